@@ -1,0 +1,39 @@
+# shellcheck shell=bash
+# Tiny TAP-like helpers for podscope's integration tests. Each test file
+# sources this, calls check/ok/not_ok, and ends with `finish`, which prints
+# "N passed, M failed" and returns non-zero on any failure.
+PASSED=0
+FAILED=0
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PODSCOPE=${PODSCOPE:-$ROOT/build/podscope}
+
+ok() {
+	PASSED=$((PASSED + 1))
+	echo "ok $((PASSED + FAILED)) - $*"
+}
+
+not_ok() {
+	FAILED=$((FAILED + 1))
+	echo "not ok $((PASSED + FAILED)) - $*"
+}
+
+# check DESCRIPTION COMMAND...: ok when the command succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" == "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1 (expected '$2', got '$3')"
+	fi
+}
+
+finish() {
+	echo "$(basename "$0"): $PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
