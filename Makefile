@@ -19,7 +19,7 @@ VMLINUX := bpf/vmlinux/$(ARCH)/vmlinux.h
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
-PKGS := libbpf jansson libcurl libmicrohttpd
+PKGS := libbpf jansson libcurl libmicrohttpd yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -37,7 +37,7 @@ SAN_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 
 # BPF programs: one file per concern in bpf/, each gets a skeleton.
-BPF_APPS := doctor
+BPF_APPS := doctor targets
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_APPS))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_APPS))
 
@@ -113,7 +113,7 @@ $(OUTPUT)/podscope-san: src/main.c $(OUTPUT)/libpodscope-san.a | $(OUTPUT)
 
 $(OUTPUT)/podscope-labapp: lab/app/labapp.c | $(OUTPUT)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) -g -O2 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE $< -lpthread -o $@
+	$(Q)$(CC) -g -O2 $(WARNINGS) -std=gnu11 $< -lpthread -o $@
 
 # --- tests -----------------------------------------------------------------
 
