@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The kernel-side target set and its live upkeep. target_cgroups holds the
+ * cgroup v2 ids of watched containers and target_tgids the processes in
+ * them, so any podscope program filters with one hash lookup. The sched
+ * tracepoints below add processes that fork, exec or are moved into a
+ * watched container, and drop the ones that exit, telling user space through
+ * the ring buffer; a periodic rescan in user space is the safety net.
+ *
+ * Each program exists twice, for tp_btf (preferred) and raw_tp (fallback);
+ * the loader picks one set. All task reads go through CO-RE so the same body
+ * serves both.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "target_events.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TARGET_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct target_ref);
+} target_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TARGET_MAX_TGIDS);
+	__type(key, __u32);
+	__type(value, struct target_ref);
+} target_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} target_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TSTAT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} target_stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&target_stats, &which);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void emit(__u32 type, __u32 tgid, __u32 parent, __u64 cgid,
+				 const struct target_ref *ref)
+{
+	struct target_event *e;
+
+	e = bpf_ringbuf_reserve(&target_events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(TSTAT_RINGBUF_DROPS);
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = cgid;
+	e->type = type;
+	e->tgid = tgid;
+	e->parent_tgid = parent;
+	e->container_idx = ref->container_idx;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void add_tgid(__u32 tgid, const struct target_ref *ref)
+{
+	if (bpf_map_update_elem(&target_tgids, &tgid, ref, BPF_ANY))
+		stat_inc(TSTAT_MAP_FULL);
+}
+
+static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	struct target_ref *ref;
+
+	if (ctgid == ptgid) /* a new thread: covered by its tgid */
+		return 0;
+	ref = bpf_map_lookup_elem(&target_tgids, &ptgid);
+	if (!ref)
+		return 0;
+	add_tgid(ctgid, ref);
+	emit(TEV_FORK, ctgid, ptgid, 0, ref);
+	return 0;
+}
+
+static __always_inline int on_exec(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 cgid = bpf_get_current_cgroup_id();
+	struct target_ref *ref;
+
+	ref = bpf_map_lookup_elem(&target_cgroups, &cgid);
+	if (!ref) {
+		/* exec of a tracked process outside any tracked cgroup (tgid targets) */
+		ref = bpf_map_lookup_elem(&target_tgids, &tgid);
+		if (!ref)
+			return 0;
+	} else {
+		add_tgid(tgid, ref);
+	}
+	emit(TEV_EXEC, tgid, 0, cgid, ref);
+	return 0;
+}
+
+static __always_inline int on_exit(struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 pid = BPF_CORE_READ(task, pid);
+	struct target_ref *ref, copy;
+
+	if (pid != tgid) /* a thread, not the process */
+		return 0;
+	ref = bpf_map_lookup_elem(&target_tgids, &tgid);
+	if (!ref)
+		return 0;
+	copy = *ref;
+	bpf_map_delete_elem(&target_tgids, &tgid);
+	emit(TEV_EXIT, tgid, 0, 0, &copy);
+	return 0;
+}
+
+static __always_inline int on_cgroup_attach(struct cgroup *dst, struct task_struct *task)
+{
+	__u64 cgid = BPF_CORE_READ(dst, kn, id);
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct target_ref *ref;
+
+	/* ids are per hierarchy: only the v2 (default) hierarchy's are in the map */
+	if (BPF_CORE_READ(dst, root, hierarchy_id) != 0)
+		return 0;
+	ref = bpf_map_lookup_elem(&target_cgroups, &cgid);
+	if (!ref)
+		return 0;
+	add_tgid(tgid, ref);
+	emit(TEV_ATTACH, tgid, 0, cgid, ref);
+	return 0;
+}
+
+/* One program per (tracepoint, mechanism); the loader enables one mechanism. */
+#define TARGET_PROGS(mech, sec)                                                              \
+	SEC(sec "/sched_process_fork")                                                       \
+	int BPF_PROG(ps_fork_##mech, struct task_struct *parent, struct task_struct *child)  \
+	{                                                                                    \
+		return on_fork(parent, child);                                               \
+	}                                                                                    \
+	SEC(sec "/sched_process_exec")                                                       \
+	int BPF_PROG(ps_exec_##mech, struct task_struct *p, pid_t old_pid,                   \
+		     struct linux_binprm *bprm)                                              \
+	{                                                                                    \
+		return on_exec();                                                            \
+	}                                                                                    \
+	SEC(sec "/sched_process_exit")                                                       \
+	int BPF_PROG(ps_exit_##mech, struct task_struct *p)                                  \
+	{                                                                                    \
+		return on_exit(p);                                                           \
+	}                                                                                    \
+	SEC(sec "/cgroup_attach_task")                                                       \
+	int BPF_PROG(ps_cgattach_##mech, struct cgroup *dst, const char *path,               \
+		     struct task_struct *task, bool threadgroup)                             \
+	{                                                                                    \
+		return on_cgroup_attach(dst, task);                                          \
+	}
+
+TARGET_PROGS(btf, "tp_btf")
+TARGET_PROGS(raw, "raw_tp")
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Structures shared by bpf/targets.bpf.c and src/tracker.c: the kernel-side
+ * target set (which cgroups and processes podscope watches) and the
+ * lifecycle events that keep the user-side model current. Fixed-width types,
+ * explicit padding, no pointers.
+ */
+#ifndef PODSCOPE_TARGET_EVENTS_H
+#define PODSCOPE_TARGET_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TARGET_MAX_CGROUPS 4096
+#define TARGET_MAX_TGIDS   65536
+
+/* Value of the target maps: which container (user-side index) it belongs to. */
+struct target_ref {
+	__u32 container_idx;
+	__u32 flags; /* TARGET_F_* */
+};
+
+#define TARGET_F_SIDECAR 0x1
+
+enum target_event_type {
+	TEV_FORK = 1, /* a target process forked a new process */
+	TEV_EXEC,     /* a process in a target cgroup ran exec() */
+	TEV_EXIT,     /* a target process exited (thread-group leader) */
+	TEV_ATTACH,   /* a process was moved into a target cgroup */
+};
+
+struct target_event {
+	__u64 ts_ns;
+	__u64 cgroup_id;
+	__u32 type;
+	__u32 tgid;        /* root-namespace */
+	__u32 parent_tgid; /* for TEV_FORK */
+	__u32 container_idx;
+	char comm[16];
+};
+
+/* Per-CPU counters of what the target programs could not do. */
+enum target_stat {
+	TSTAT_RINGBUF_DROPS = 0, /* events lost: ring buffer full */
+	TSTAT_MAP_FULL,          /* tgid could not be added: target_tgids full */
+	TSTAT__COUNT,
+};
+
+#endif /* PODSCOPE_TARGET_EVENTS_H */

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Loading the target programs with feature fallback: the tp_btf variants are
+ * tried first (typed arguments, cheapest), then raw_tp. Only one variant is
+ * ever loaded. Nothing is pinned: the programs live exactly as long as the
+ * process that loaded them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "tracker.h"
+#include "targets.skel.h"
+
+struct tracker {
+	struct targets_bpf *skel;
+	struct ring_buffer *rb;
+	const char *mechanism;
+	tracker_event_fn fn;
+	void *ctx;
+};
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct tracker *t = ctx;
+
+	if (size < sizeof(struct target_event))
+		return 0;
+	t->fn(t->ctx, data);
+	return 0;
+}
+
+/* Open, load and attach the programs whose names end in @suffix. */
+static struct targets_bpf *load_variant(const char *suffix, int *errp)
+{
+	struct targets_bpf *skel;
+	struct bpf_program *prog;
+	size_t slen = strlen(suffix);
+	int err;
+
+	skel = targets_bpf__open();
+	if (!skel) {
+		*errp = -errno;
+		return NULL;
+	}
+	bpf_object__for_each_program (prog, skel->obj) {
+		const char *name = bpf_program__name(prog);
+		size_t len = strlen(name);
+
+		bpf_program__set_autoload(prog, len > slen && !strcmp(name + len - slen, suffix));
+	}
+	err = targets_bpf__load(skel);
+	if (!err)
+		err = targets_bpf__attach(skel); /* attaches the autoloaded ones only */
+	if (err) {
+		targets_bpf__destroy(skel);
+		*errp = err;
+		return NULL;
+	}
+	return skel;
+}
+
+struct tracker *tracker__new(tracker_event_fn fn, void *ctx)
+{
+	struct tracker *t = calloc(1, sizeof(*t));
+	int err = 0;
+
+	if (!t)
+		return NULL;
+	t->fn = fn;
+	t->ctx = ctx;
+	t->skel = load_variant("_btf", &err);
+	t->mechanism = "tp_btf";
+	if (!t->skel) {
+		pr_debug("target tracker: tp_btf unavailable (%s), trying raw_tp", strerror(-err));
+		t->skel = load_variant("_raw", &err);
+		t->mechanism = "raw_tp";
+	}
+	if (!t->skel) {
+		pr_error("cannot load the target tracker (tp_btf and raw_tp failed: %s); "
+			 "run 'podscope doctor'",
+			 strerror(-err));
+		free(t);
+		errno = -err;
+		return NULL;
+	}
+	pr_info("target tracker attached with %s", t->mechanism);
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.target_events), handle_event, t, NULL);
+	if (!t->rb) {
+		err = -errno;
+		pr_error("ring buffer for target events: %s", strerror(-err));
+		tracker__free(t);
+		errno = -err;
+		return NULL;
+	}
+	return t;
+}
+
+const char *tracker__mechanism(const struct tracker *t)
+{
+	return t->mechanism;
+}
+
+int tracker__add_cgroup(struct tracker *t, uint64_t cgroup_id, uint32_t container_idx,
+			uint32_t flags)
+{
+	struct target_ref ref = {.container_idx = container_idx, .flags = flags};
+
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.target_cgroups), &cgroup_id, &ref,
+				BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int tracker__add_tgid(struct tracker *t, pid_t tgid, uint32_t container_idx, uint32_t flags)
+{
+	struct target_ref ref = {.container_idx = container_idx, .flags = flags};
+	__u32 key = (__u32)tgid;
+
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.target_tgids), &key, &ref, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int tracker__remove_tgid(struct tracker *t, pid_t tgid)
+{
+	__u32 key = (__u32)tgid;
+
+	if (bpf_map_delete_elem(bpf_map__fd(t->skel->maps.target_tgids), &key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int tracker__poll(struct tracker *t, int timeout_ms)
+{
+	int n = ring_buffer__poll(t->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+int tracker__stats(struct tracker *t, uint64_t out[TSTAT__COUNT])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(t->skel->maps.target_stats);
+	__u64 *vals;
+	__u32 key;
+	int cpu;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (key = 0; key < TSTAT__COUNT; key++) {
+		out[key] = 0;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		for (cpu = 0; cpu < ncpu; cpu++)
+			out[key] += vals[cpu];
+	}
+	free(vals);
+	return 0;
+}
+
+int tracker__cgroups_fd(const struct tracker *t)
+{
+	return bpf_map__fd(t->skel->maps.target_cgroups);
+}
+
+int tracker__tgids_fd(const struct tracker *t)
+{
+	return bpf_map__fd(t->skel->maps.target_tgids);
+}
+
+void tracker__free(struct tracker *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	targets_bpf__destroy(t->skel);
+	free(t);
+}
