@@ -290,7 +290,7 @@ static int add_process(struct target_set *set, const struct cgroup_match *m, con
 		snprintf(c->cgroup_path, sizeof(c->cgroup_path), "%s", cg_path);
 		c->cgroup_v2 = v2;
 		if (v2 && v2_mount && v2_mount[0]) {
-			char dir[1024];
+			char dir[4096];
 
 			snprintf(dir, sizeof(dir), "%s%s", v2_mount, cg_path);
 			c->cgroup_id = cgroup_id_of_path(dir);
@@ -315,7 +315,7 @@ int target_set__scan_proc(struct target_set *set, const char *proc_root,
 	if (!dir)
 		return -errno;
 	while ((de = readdir(dir))) {
-		char path[256], text[8192], cg_path[4096];
+		char path[256], text[8192], cg_path[1024];
 		struct target_process proc = {0};
 		struct cgroup_match m;
 		bool v2 = false;

@@ -37,9 +37,9 @@ struct target_container {
 	struct container_meta meta; /* name, id, runtime */
 	enum container_role role;
 	char role_reason[64];
-	char cgroup_path[512]; /* within its hierarchy, e.g. /kubepods/burstable/pod<uid>/<id> */
-	bool cgroup_v2;	       /* cgroup_path is in the v2 hierarchy */
-	uint64_t cgroup_id;    /* v2 cgroup id (bpf_get_current_cgroup_id()), 0 if none */
+	char cgroup_path[1024]; /* within its hierarchy, e.g. /kubepods/burstable/pod<uid>/<id> */
+	bool cgroup_v2;		/* cgroup_path is in the v2 hierarchy */
+	uint64_t cgroup_id;	/* v2 cgroup id (bpf_get_current_cgroup_id()), 0 if none */
 	int nprocs;
 	struct target_process *procs;
 };
