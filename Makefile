@@ -50,7 +50,7 @@ TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 SAN_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests-san/%,$(TEST_SRCS))
 
-FORMAT_SRCS := $(wildcard src/*.c src/*.h include/*.h bpf/*.bpf.c bpf/*.bpf.h \
+FORMAT_SRCS := $(wildcard src/*.c src/*.h include/*.h bpf/*.bpf.c bpf/*.bpf.h tests/tools/*.c \
 	tests/unit/*.c tests/unit/*.h lab/app/*.c)
 
 ifeq ($(V),1)

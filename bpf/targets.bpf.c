@@ -148,28 +148,28 @@ static __always_inline int on_cgroup_attach(struct cgroup *dst, struct task_stru
 }
 
 /* One program per (tracepoint, mechanism); the loader enables one mechanism. */
-#define TARGET_PROGS(mech, sec)                                                              \
-	SEC(sec "/sched_process_fork")                                                       \
-	int BPF_PROG(ps_fork_##mech, struct task_struct *parent, struct task_struct *child)  \
-	{                                                                                    \
-		return on_fork(parent, child);                                               \
-	}                                                                                    \
-	SEC(sec "/sched_process_exec")                                                       \
-	int BPF_PROG(ps_exec_##mech, struct task_struct *p, pid_t old_pid,                   \
-		     struct linux_binprm *bprm)                                              \
-	{                                                                                    \
-		return on_exec();                                                            \
-	}                                                                                    \
-	SEC(sec "/sched_process_exit")                                                       \
-	int BPF_PROG(ps_exit_##mech, struct task_struct *p)                                  \
-	{                                                                                    \
-		return on_exit(p);                                                           \
-	}                                                                                    \
-	SEC(sec "/cgroup_attach_task")                                                       \
-	int BPF_PROG(ps_cgattach_##mech, struct cgroup *dst, const char *path,               \
-		     struct task_struct *task, bool threadgroup)                             \
-	{                                                                                    \
-		return on_cgroup_attach(dst, task);                                          \
+#define TARGET_PROGS(mech, sec)                                                             \
+	SEC(sec "/sched_process_fork")                                                      \
+	int BPF_PROG(ps_fork_##mech, struct task_struct *parent, struct task_struct *child) \
+	{                                                                                   \
+		return on_fork(parent, child);                                              \
+	}                                                                                   \
+	SEC(sec "/sched_process_exec")                                                      \
+	int BPF_PROG(ps_exec_##mech, struct task_struct *p, pid_t old_pid,                  \
+		     struct linux_binprm *bprm)                                             \
+	{                                                                                   \
+		return on_exec();                                                           \
+	}                                                                                   \
+	SEC(sec "/sched_process_exit")                                                      \
+	int BPF_PROG(ps_exit_##mech, struct task_struct *p)                                 \
+	{                                                                                   \
+		return on_exit(p);                                                          \
+	}                                                                                   \
+	SEC(sec "/cgroup_attach_task")                                                      \
+	int BPF_PROG(ps_cgattach_##mech, struct cgroup *dst, const char *path,              \
+		     struct task_struct *task, bool threadgroup)                            \
+	{                                                                                   \
+		return on_cgroup_attach(dst, task);                                         \
 	}
 
 TARGET_PROGS(btf, "tp_btf")

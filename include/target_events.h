@@ -34,7 +34,7 @@ struct target_event {
 	__u64 ts_ns;
 	__u64 cgroup_id;
 	__u32 type;
-	__u32 tgid;        /* root-namespace */
+	__u32 tgid;	   /* root-namespace */
 	__u32 parent_tgid; /* for TEV_FORK */
 	__u32 container_idx;
 	char comm[16];
@@ -43,7 +43,7 @@ struct target_event {
 /* Per-CPU counters of what the target programs could not do. */
 enum target_stat {
 	TSTAT_RINGBUF_DROPS = 0, /* events lost: ring buffer full */
-	TSTAT_MAP_FULL,          /* tgid could not be added: target_tgids full */
+	TSTAT_MAP_FULL,		 /* tgid could not be added: target_tgids full */
 	TSTAT__COUNT,
 };
 

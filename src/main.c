@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "doctor.h"
 #include "log.h"
+#include "pods_cmd.h"
 #include "tracefs.h"
 
 #ifndef PODSCOPE_VERSION
@@ -25,6 +26,7 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{"doctor", cmd_doctor, "what this kernel offers and what podscope will use"},
+	{"pods", cmd_pods, "pods on this node: containers, sidecar/app roles, processes"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "this text, or a command's help"},
 };

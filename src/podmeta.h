@@ -10,14 +10,14 @@
 
 #include <stddef.h>
 
-#define POD_NAME_MAX 254 /* DNS subdomain: 253 + NUL */
-#define POD_UID_MAX 37   /* UUID text + NUL */
-#define CONTAINER_ID_MAX 65 /* 64 hex + NUL */
+#define POD_NAME_MAX	 254 /* DNS subdomain: 253 + NUL */
+#define POD_UID_MAX	 37  /* UUID text + NUL */
+#define CONTAINER_ID_MAX 65  /* 64 hex + NUL */
 
 struct container_meta {
 	char name[POD_NAME_MAX];
 	char id[CONTAINER_ID_MAX]; /* runtime id without "containerd://" prefix, "" if unknown */
-	char runtime[16];          /* "containerd", "cri-o", "docker", ... ("" if unknown) */
+	char runtime[16];	   /* "containerd", "cri-o", "docker", ... ("" if unknown) */
 	char image[256];
 };
 

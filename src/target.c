@@ -373,6 +373,28 @@ int target_set__scan_proc(struct target_set *set, const char *proc_root,
 	return err;
 }
 
+int target_container__add_pid(struct target_container *c, const char *proc_root, pid_t pid)
+{
+	struct target_process proc = {0}, *slot;
+	int i, rc;
+
+	for (i = 0; i < c->nprocs; i++)
+		if (c->procs[i].pid == pid)
+			return 0;
+	rc = read_process(proc_root, pid, &proc);
+	if (rc) {
+		process_free(&proc);
+		return rc;
+	}
+	slot = array_push((void **)&c->procs, &c->nprocs, sizeof(*slot));
+	if (!slot) {
+		process_free(&proc);
+		return -ENOMEM;
+	}
+	*slot = proc;
+	return 0;
+}
+
 int target_set__merge_meta(struct target_set *set, const struct pod_meta_list *meta)
 {
 	int i, j;

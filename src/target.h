@@ -93,6 +93,13 @@ int target_set__scan_proc(struct target_set *set, const char *proc_root,
  */
 int target_set__merge_meta(struct target_set *set, const struct pod_meta_list *meta);
 
+/*
+ * target_container__add_pid - add process @pid (read from @proc_root) to
+ * @c unless it is there already. Returns 0, -ENOENT/-ESRCH if it vanished,
+ * or -ENOMEM.
+ */
+int target_container__add_pid(struct target_container *c, const char *proc_root, pid_t pid);
+
 /* Decide every container's role (see sidecar.c). */
 void target_set__classify(struct target_set *set, const struct sidecar_overrides *ovr);
 

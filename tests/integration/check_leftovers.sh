@@ -16,7 +16,16 @@ check_eq "no lab links" 0 "$(ip -o link show 2>/dev/null | grep -c ': psl')"
 check_eq "no tc filter on lo" 0 "$( (tc filter show dev lo ingress; tc filter show dev lo egress) 2>/dev/null | wc -l)"
 check_eq "no root-ns iptables rule of the lab" 0 "$(iptables-save 2>/dev/null | grep -ci psl)"
 check_eq "no lab state dir" 0 "$(test -e /run/podscope-lab && echo 1 || echo 0)"
-check_eq "no lab or podscope process" 0 \
-	"$(pgrep -f 'podscope-labapp|podscope-lab|build/podscope |psl-' 2>/dev/null | grep -vc "^$$\$")"
+# Live (non-zombie) processes of the lab or podscope; give exits a moment to finish.
+ours_running() {
+	local p
+	for p in $(pgrep -f 'podscope-labapp|podscope-lab|build/podscope |psl-' 2>/dev/null); do
+		[ "$p" == "$$" ] && continue
+		[ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" == Z ] && continue
+		[ -e "/proc/$p" ] && echo "$p:$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+	done
+}
+for _ in $(seq 30); do [ -z "$(ours_running)" ] && break; sleep 0.1; done
+check_eq "no lab or podscope process" "" "$(ours_running)"
 check_eq "no doctor cgroup" 0 "$(find /sys/fs/cgroup -maxdepth 3 -name 'podscope-*' 2>/dev/null | wc -l)"
 finish

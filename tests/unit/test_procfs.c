@@ -60,12 +60,12 @@ static void test_systemd_driver(void **state)
 {
 	static const struct path_case cases[] = {
 		{"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_ ".slice/"
-											"cri-"
-											"containerd"
-											"-" CID ".s"
-												"co"
-												"p"
-												"e",
+		 "cri-"
+		 "containerd"
+		 "-" CID ".s"
+		 "co"
+		 "p"
+		 "e",
 		 "containerd", "burstable", 1},
 		{"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" UID_
 		 ".slice/crio-" CID ".scope",
