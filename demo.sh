@@ -12,7 +12,11 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-cleanup() { "$LAB" down >/dev/null 2>&1 || true; }
+TMPDIR_DEMO=$(mktemp -d)
+cleanup() {
+	"$LAB" down >/dev/null 2>&1 || true
+	rm -rf "$TMPDIR_DEMO"
+}
 trap cleanup EXIT INT TERM
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -25,6 +29,10 @@ step "lab up: bridge psl0, pods loadgen / reviews / ratings, sidecars as UID 133
 
 step "lab status"
 "$LAB" status
+
+step "podscope pods: the same node as podscope resolves it (names from the lab's PodList, processes from the kernel)"
+"$LAB" status --json >"$TMPDIR_DEMO/pods.json"
+"$PODSCOPE" pods --pods-file "$TMPDIR_DEMO/pods.json"
 
 step "load: wrk from the loadgen pod through loadgen -> reviews sidecar -> reviews app -> reviews sidecar (outbound) -> ratings sidecar -> ratings app"
 "$LAB" load --duration 5s --connections 8
