@@ -12,6 +12,7 @@
 #include "log.h"
 #include "pods_cmd.h"
 #include "tracefs.h"
+#include "watch_cmd.h"
 
 #ifndef PODSCOPE_VERSION
 #define PODSCOPE_VERSION "unknown"
@@ -27,6 +28,7 @@ static const struct command {
 } commands[] = {
 	{"doctor", cmd_doctor, "what this kernel offers and what podscope will use"},
 	{"pods", cmd_pods, "pods on this node: containers, sidecar/app roles, processes"},
+	{"watch", cmd_watch, "connections and socket metrics per edge, live or as JSON/CSV"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "this text, or a command's help"},
 };

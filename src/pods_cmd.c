@@ -23,6 +23,7 @@
 #include "pods_cmd.h"
 #include "resolve.h"
 #include "tracker.h"
+#include "watchset.h"
 
 #define MAX_SELECT 16
 
@@ -446,74 +447,23 @@ static json_t *pods_json(const struct target_set *set, const bool *keep)
 	return root;
 }
 
-/* --follow: what is watched, kept across rescans by identity. */
-struct watched_container {
-	char pod_uid[POD_UID_MAX];
-	char id[CONTAINER_ID_MAX];
-	char pod[POD_NAME_MAX * 2 + 2];
-	char name[POD_NAME_MAX];
-	enum container_role role;
-};
-
-struct known_pid {
-	pid_t pid;
-	uint32_t idx;
-	char comm[16];
-};
-
-struct follow_state {
-	struct watched_container *wc;
-	int nwc;
-	struct known_pid *known;
-	int nknown;
-	struct tracker *tracker;
+/* --follow: one line (or JSON object) per process that starts or exits. */
+struct follow_ctx {
+	struct watchset *ws;
 	bool json;
-	int err; /* first -ENOMEM seen in a callback */
 };
 
-static int watched_index(struct follow_state *fs, const struct target_pod *pod,
-			 const struct target_container *c)
+static void report(void *ctx, const char *event, const char *why, const struct watch_process *p,
+		   pid_t parent)
 {
-	struct watched_container *n;
-	int i;
-
-	for (i = 0; i < fs->nwc; i++)
-		if (!strcmp(fs->wc[i].pod_uid, pod->meta.uid) && !strcmp(fs->wc[i].id, c->meta.id))
-			return i;
-	n = realloc(fs->wc, (size_t)(fs->nwc + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	fs->wc = n;
-	n = &fs->wc[fs->nwc];
-	memset(n, 0, sizeof(*n));
-	snprintf(n->pod_uid, sizeof(n->pod_uid), "%s", pod->meta.uid);
-	snprintf(n->id, sizeof(n->id), "%s", c->meta.id);
-	pod_label(pod, n->pod, sizeof(n->pod));
-	snprintf(n->name, sizeof(n->name), "%s", c->meta.name[0] ? c->meta.name : "?");
-	n->role = c->role;
-	return fs->nwc++;
-}
-
-static struct known_pid *known_find(struct follow_state *fs, pid_t pid)
-{
-	int i;
-
-	for (i = 0; i < fs->nknown; i++)
-		if (fs->known[i].pid == pid)
-			return &fs->known[i];
-	return NULL;
-}
-
-static void report(struct follow_state *fs, const char *event, const char *why, pid_t pid,
-		   pid_t parent, uint32_t idx, const char *comm)
-{
-	const struct watched_container *w = idx < (uint32_t)fs->nwc ? &fs->wc[idx] : NULL;
+	struct follow_ctx *fc = ctx;
+	const struct watch_container *w = watchset__container(fc->ws, p->idx);
 	const char *pod = w ? w->pod : "?", *name = w ? w->name : "?";
 	const char *role = w ? container_role_name(w->role) : "?";
 
-	if (fs->json) {
+	if (fc->json) {
 		json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "event", event,
-				      "reason", why, "pid", pid, "comm", comm, "pod", pod,
+				      "reason", why, "pid", p->pid, "comm", p->comm, "pod", pod,
 				      "container", name, "role", role);
 
 		if (parent)
@@ -523,126 +473,9 @@ static void report(struct follow_state *fs, const char *event, const char *why, 
 		json_decref(o);
 	} else {
 		printf("%s pid %-7d %-15s %s %s (%s) [%s]\n", !strcmp(event, "start") ? "+" : "-",
-		       pid, comm, pod, name, role, why);
+		       p->pid, p->comm, pod, name, role, why);
 	}
 	fflush(stdout);
-}
-
-static int known_add(struct follow_state *fs, pid_t pid, uint32_t idx, const char *comm)
-{
-	struct known_pid *n = realloc(fs->known, (size_t)(fs->nknown + 1) * sizeof(*n));
-
-	if (!n)
-		return -ENOMEM;
-	fs->known = n;
-	n = &fs->known[fs->nknown++];
-	n->pid = pid;
-	n->idx = idx;
-	snprintf(n->comm, sizeof(n->comm), "%s", comm);
-	return 0;
-}
-
-static void known_remove(struct follow_state *fs, struct known_pid *k)
-{
-	*k = fs->known[--fs->nknown];
-}
-
-static void on_target_event(void *ctx, const struct target_event *e)
-{
-	static const char *const why[] = {[TEV_FORK] = "fork",
-					  [TEV_EXEC] = "exec",
-					  [TEV_EXIT] = "exit",
-					  [TEV_ATTACH] = "cgroup-attach"};
-	struct follow_state *fs = ctx;
-	struct known_pid *k = known_find(fs, (pid_t)e->tgid);
-	char comm[16];
-
-	snprintf(comm, sizeof(comm), "%.15s", e->comm);
-	if (e->type == TEV_EXIT) {
-		if (k) {
-			report(fs, "exit", why[e->type], k->pid, 0, k->idx, k->comm);
-			known_remove(fs, k);
-		}
-		return;
-	}
-	if (e->type > TEV_ATTACH)
-		return;
-	if (k) {
-		if (e->type == TEV_EXEC) /* same process, new program */
-			snprintf(k->comm, sizeof(k->comm), "%s", comm);
-		return;
-	}
-	if (known_add(fs, (pid_t)e->tgid, e->container_idx, comm)) {
-		fs->err = -ENOMEM;
-		return;
-	}
-	report(fs, "start", why[e->type], (pid_t)e->tgid, (pid_t)e->parent_tgid, e->container_idx,
-	       comm);
-}
-
-/* Put every process of the kept pods into the kernel-side target set. */
-static int follow_sync(struct follow_state *fs, struct target_set *set, const bool *keep,
-		       bool announce)
-{
-	int i, j, k, idx, rc;
-
-	for (i = 0; i < set->npods; i++) {
-		if (!keep[i])
-			continue;
-		for (j = 0; j < set->pods[i].ncontainers; j++) {
-			const struct target_container *c = &set->pods[i].containers[j];
-			uint32_t flags = c->role == ROLE_SIDECAR ? TARGET_F_SIDECAR : 0;
-
-			idx = watched_index(fs, &set->pods[i], c);
-			if (idx < 0)
-				return idx;
-			if (c->cgroup_id) {
-				rc = tracker__add_cgroup(fs->tracker, c->cgroup_id, (uint32_t)idx,
-							 flags);
-				if (rc)
-					return rc;
-			}
-			for (k = 0; k < c->nprocs; k++) {
-				const struct target_process *p = &c->procs[k];
-
-				if (known_find(fs, p->pid))
-					continue;
-				rc = tracker__add_tgid(fs->tracker, p->pid, (uint32_t)idx, flags);
-				if (!rc)
-					rc = known_add(fs, p->pid, (uint32_t)idx, p->comm);
-				if (rc)
-					return rc;
-				if (announce)
-					report(fs, "start", "rescan", p->pid, 0, (uint32_t)idx,
-					       p->comm);
-			}
-		}
-	}
-	return 0;
-}
-
-/* Forget processes the rescan no longer finds in the kept pods. */
-static void follow_prune(struct follow_state *fs, struct target_set *set, const char *const *uids,
-			 int nuids)
-{
-	int i = 0, u;
-
-	while (i < fs->nknown) {
-		struct known_pid *k = &fs->known[i];
-		struct target_pod *pod = NULL;
-		bool in_kept = false;
-
-		if (target_set__find_pid(set, k->pid, &pod, NULL))
-			for (u = 0; u < nuids; u++)
-				in_kept |= !strcmp(uids[u], pod->meta.uid);
-		if (in_kept) {
-			i++;
-			continue;
-		}
-		report(fs, "exit", "rescan", k->pid, 0, k->idx, k->comm);
-		tracker__remove_tgid(fs->tracker, k->pid);
-		known_remove(fs, k);
-	}
 }
 
 static uint64_t now_ns(void)
@@ -655,90 +488,38 @@ static uint64_t now_ns(void)
 
 static int follow(const struct pods_opts *o, struct target_set *set, const bool *keep)
 {
-	struct follow_state fs = {.json = o->json};
-	uint64_t start = now_ns(), next_rescan = start + o->rescan_ns;
-	const char **uids = NULL;
-	uint64_t lost[TSTAT__COUNT] = {0};
-	int nuids = 0, i, rc;
+	struct follow_ctx fc = {.json = o->json};
+	uint64_t lost[TSTAT__COUNT] = {0}, start = now_ns();
+	int rc = 0;
 
-	uids = calloc((size_t)set->npods + 1, sizeof(*uids));
-	if (!uids)
-		return -ENOMEM;
-	for (i = 0; i < set->npods; i++)
-		if (keep[i])
-			uids[nuids++] = set->pods[i].meta.uid;
-	fs.tracker = tracker__new(on_target_event, &fs);
-	if (!fs.tracker) {
-		rc = -errno;
-		goto out;
-	}
-	rc = follow_sync(&fs, set, keep, false);
-	if (rc)
-		goto out;
+	/* the watchset's first sync reports nothing: the listing above showed it */
+	fc.ws = watchset__new(&o->resolve, set, keep, o->rescan_ns, report, &fc);
+	if (!fc.ws)
+		return -errno;
 	if (!o->json)
-		printf("# following %d pods (%s); Ctrl-C to stop\n", nuids,
-		       tracker__mechanism(fs.tracker));
+		printf("# following %d pods (%s); Ctrl-C to stop\n", watchset__npods(fc.ws),
+		       tracker__mechanism(watchset__tracker(fc.ws)));
 	fflush(stdout);
-	while (!exiting && !fs.err) {
-		uint64_t t = now_ns();
-
-		if (o->duration_ns && t - start >= o->duration_ns)
+	while (!exiting) {
+		if (o->duration_ns && now_ns() - start >= o->duration_ns)
 			break;
-		rc = tracker__poll(fs.tracker, 100);
-		if (rc < 0)
+		rc = watchset__poll(fc.ws, 100);
+		if (rc)
 			break;
-		rc = 0;
-		if (t >= next_rescan) {
-			struct target_set fresh;
-			bool *fresh_keep;
-			char err[512];
-			int j, u;
-
-			next_rescan = t + o->rescan_ns;
-			if (target_resolve(&o->resolve, &fresh, err, sizeof(err))) {
-				pr_warn("rescan failed, keeping the current set: %s", err);
-				continue;
-			}
-			fresh_keep = calloc((size_t)fresh.npods + 1, sizeof(*fresh_keep));
-			if (!fresh_keep) {
-				target_set__free(&fresh);
-				rc = -ENOMEM;
-				break;
-			}
-			for (j = 0; j < fresh.npods; j++)
-				for (u = 0; u < nuids; u++)
-					fresh_keep[j] |= !strcmp(uids[u], fresh.pods[j].meta.uid);
-			/* events already delivered win: drain before comparing */
-			tracker__poll(fs.tracker, 0);
-			rc = follow_sync(&fs, &fresh, fresh_keep, true);
-			if (!rc)
-				follow_prune(&fs, &fresh, uids, nuids);
-			free(fresh_keep);
-			target_set__free(&fresh);
-			if (rc)
-				break;
-		}
 	}
-	if (!rc && fs.err)
-		rc = fs.err;
-	if (fs.tracker && !tracker__stats(fs.tracker, lost)) {
-		if (o->json) {
+	if (!tracker__stats(watchset__tracker(fc.ws), lost)) {
+		if (o->json)
 			printf("{\"event\":\"end\",\"lost\":{\"ringbuf\":%llu,\"map_full\":%llu}}"
 			       "\n",
 			       (unsigned long long)lost[TSTAT_RINGBUF_DROPS],
 			       (unsigned long long)lost[TSTAT_MAP_FULL]);
-		} else if (lost[TSTAT_RINGBUF_DROPS] || lost[TSTAT_MAP_FULL]) {
+		else if (lost[TSTAT_RINGBUF_DROPS] || lost[TSTAT_MAP_FULL])
 			printf("# lost: %llu events (ring buffer full), %llu processes (map full); "
-			       "the rescans recovered them\n",
+			       "rescans recover them\n",
 			       (unsigned long long)lost[TSTAT_RINGBUF_DROPS],
 			       (unsigned long long)lost[TSTAT_MAP_FULL]);
-		}
 	}
-out:
-	tracker__free(fs.tracker);
-	free(fs.wc);
-	free(fs.known);
-	free(uids);
+	watchset__free(fc.ws);
 	return rc;
 }
 

@@ -395,6 +395,32 @@ int target_container__add_pid(struct target_container *c, const char *proc_root,
 	return 0;
 }
 
+int target_set__add_bare_pid(struct target_set *set, const char *proc_root, pid_t pid,
+			     struct target_pod **podp)
+{
+	struct target_container *c;
+	struct target_pod *pod;
+	int rc;
+
+	pod = array_push((void **)&set->pods, &set->npods, sizeof(*pod));
+	if (!pod)
+		return -ENOMEM;
+	snprintf(pod->meta.uid, sizeof(pod->meta.uid), "pid-%d", pid);
+	snprintf(pod->meta.name, sizeof(pod->meta.name), "pid-%d", pid);
+	snprintf(pod->meta.namespace_, sizeof(pod->meta.namespace_), "-");
+	pod->name_known = true;
+	c = array_push((void **)&pod->containers, &pod->ncontainers, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	snprintf(c->meta.name, sizeof(c->meta.name), "process");
+	rc = target_container__add_pid(c, proc_root, pid);
+	if (rc)
+		return rc;
+	pod->netns_ino = c->procs[0].netns_ino;
+	*podp = pod;
+	return 0;
+}
+
 int target_set__merge_meta(struct target_set *set, const struct pod_meta_list *meta)
 {
 	int i, j;

@@ -100,6 +100,14 @@ int target_set__merge_meta(struct target_set *set, const struct pod_meta_list *m
  */
 int target_container__add_pid(struct target_container *c, const char *proc_root, pid_t pid);
 
+/*
+ * target_set__add_bare_pid - watch a process that is in no pod: it becomes
+ * a pseudo pod "-/pid-<pid>" with one container "process". Returns 0,
+ * -ENOENT/-ESRCH (no such process) or -ENOMEM; *@podp is the new pod.
+ */
+int target_set__add_bare_pid(struct target_set *set, const char *proc_root, pid_t pid,
+			     struct target_pod **podp);
+
 /* Decide every container's role (see sidecar.c). */
 void target_set__classify(struct target_set *set, const struct sidecar_overrides *ovr);
 

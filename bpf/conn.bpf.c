@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Connections and socket metrics of target processes (M2, M4).
+ *
+ * Only connections created, accepted or used by a target are tracked, and
+ * only they cost more than one hash lookup:
+ *   - sock:inet_sock_set_state: connect (SYN_SENT by a target, in process
+ *     context), accept (child ESTABLISHED on a target's listening port, in
+ *     softirq: identified by socket, never by the current task), close;
+ *   - raw_syscalls sys_enter/sys_exit, only for the socket I/O syscalls, and
+ *     sock:sock_{send,recv}_length in between: bytes and time in the call;
+ *     srtt of the socket at each write;
+ *   - tcp:tcp_retransmit_skb, tcp:tcp_{send,receive}_reset, skb:kfree_skb.
+ * Per-connection state lives in an LRU hash keyed by the socket; counters
+ * and log2 histograms are aggregated per edge side in a per-CPU hash, so the
+ * cost of a read or write does not depend on the number of connections.
+ * Lifecycle events go to user space through a ring buffer; losses counted.
+ *
+ * Every program exists twice (tp_btf preferred, raw_tp fallback); all kernel
+ * memory is read with CO-RE probe reads so one body serves both.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "bits.bpf.h"
+#include "conn_events.h"
+#include "target_events.h"
+
+#define AF_INET	   2
+#define AF_INET6   10
+#define ETIMEDOUT  110
+#define ECONNRESET 104
+#define MSG_PEEK   2
+
+/* Salt for the opaque socket ids handed to user space (set by the loader). */
+const volatile __u64 sock_id_salt = 0;
+
+/* Shared with the target tracker (bpf_map__reuse_fd). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TARGET_MAX_TGIDS);
+	__type(key, __u32);
+	__type(value, struct target_ref);
+} target_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CONN_MAX_CONNS);
+	__type(key, __u64); /* struct sock address */
+	__type(value, struct conn_state);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, CONN_MAX_SIDES);
+	__type(key, struct side_key);
+	__type(value, struct side_metrics);
+} sides SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct drop_key);
+	__type(value, __u64);
+} drop_reasons SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct listen_key);
+	__type(value, struct owner_value);
+} listeners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CONN_MAX_CONNS);
+	__type(key, struct end_key);
+	__type(value, struct end_value);
+} client_ends SEC(".maps");
+
+/* A target thread inside a socket I/O syscall. */
+struct inflight {
+	__u64 start_ns;
+	__u64 sk;
+	__u64 bytes;
+	__u32 dir; /* 1 send, 2 recv */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CONN_MAX_THREADS);
+	__type(key, __u32); /* tid */
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} conn_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CSTAT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} conn_stats SEC(".maps");
+
+/* Zero values to create map entries from (map-value pointers, not stack). */
+const struct side_metrics zero_side = {};
+const struct conn_state zero_conn = {};
+
+static __always_inline void stat_inc(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&conn_stats, &which);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void hist_add(struct conn_hist *h, __u64 v)
+{
+	__u32 slot = log2_u64(v);
+
+	if (slot >= CONN_HIST_SLOTS)
+		slot = CONN_HIST_SLOTS - 1;
+	h->slots[slot & (CONN_HIST_SLOTS - 1)] += 1;
+}
+
+static __always_inline struct side_metrics *side_get(const struct side_key *key)
+{
+	struct side_metrics *m = bpf_map_lookup_elem(&sides, key);
+
+	if (m)
+		return m;
+	/* EEXIST from a concurrent insert is fine: look it up again */
+	bpf_map_update_elem(&sides, key, &zero_side, BPF_NOEXIST);
+	m = bpf_map_lookup_elem(&sides, key);
+	if (!m)
+		stat_inc(CSTAT_SIDES_FULL);
+	return m;
+}
+
+static __always_inline bool is_loopback(const __u8 *addr, __u16 family)
+{
+	if (family == AF_INET)
+		return addr[0] == 127;
+	/* ::1 */
+	for (int i = 0; i < 15; i++)
+		if (addr[i])
+			return false;
+	return addr[15] == 1;
+}
+
+/*
+ * Read family, addresses and ports of @sk. IPv4-mapped IPv6 sockets are
+ * reported as IPv4 so both ends of a connection use the same form.
+ */
+static __always_inline __u16 read_tuple(const struct sock *sk, __u8 *laddr, __u8 *raddr,
+					__u16 *lport, __u16 *rport)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	*lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	*rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__builtin_memset(laddr, 0, 16);
+	__builtin_memset(raddr, 0, 16);
+	if (family == AF_INET) {
+		__u32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(laddr, &s, 4);
+		__builtin_memcpy(raddr, &d, 4);
+		return AF_INET;
+	}
+	if (family == AF_INET6) {
+		struct in6_addr s = BPF_CORE_READ(sk, __sk_common.skc_v6_rcv_saddr);
+		struct in6_addr d = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr);
+		__u32 *sw = (__u32 *)&s, *dw = (__u32 *)&d;
+
+		if (sw[0] == 0 && sw[1] == 0 && sw[2] == bpf_htonl(0xffff) && dw[0] == 0 &&
+		    dw[1] == 0 && dw[2] == bpf_htonl(0xffff)) {
+			__builtin_memcpy(laddr, &sw[3], 4);
+			__builtin_memcpy(raddr, &dw[3], 4);
+			return AF_INET;
+		}
+		__builtin_memcpy(laddr, &s, 16);
+		__builtin_memcpy(raddr, &d, 16);
+		return AF_INET6;
+	}
+	return 0;
+}
+
+static __always_inline __u32 sk_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+static __always_inline bool is_tcp(const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	return BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP &&
+	       (family == AF_INET || family == AF_INET6);
+}
+
+static __always_inline void end_key_of(struct end_key *k, __u32 netns, const __u8 *addr, __u16 port,
+				       __u16 family)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->netns = is_loopback(addr, family) ? netns : 0;
+	k->port = port;
+	k->family = family;
+	__builtin_memcpy(k->addr, addr, 16);
+}
+
+/* Fill the tuple and the side key of a connection whose role is known. */
+static __always_inline void conn_describe(struct conn_state *c, const struct sock *sk)
+{
+	__u16 family = read_tuple(sk, c->laddr, c->raddr, &c->lport, &c->rport);
+	struct side_key *s = &c->side;
+
+	__builtin_memset(s, 0, sizeof(*s));
+	s->tgid = c->owner_tgid;
+	s->netns = sk_netns(sk);
+	s->role = c->role;
+	s->family = family;
+	if (c->role == CONN_ROLE_CLIENT) {
+		__builtin_memcpy(s->dialed_addr, c->raddr, 16);
+		s->dialed_port = c->rport;
+		return;
+	}
+	s->server_port = c->lport;
+	{
+		struct end_key ek;
+		struct end_value *peer;
+
+		end_key_of(&ek, s->netns, c->raddr, c->rport, family);
+		peer = bpf_map_lookup_elem(&client_ends, &ek);
+		if (peer) {
+			s->peer_tgid = peer->tgid;
+			__builtin_memcpy(s->dialed_addr, peer->dialed_addr, 16);
+			s->dialed_port = peer->dialed_port;
+		} else {
+			__builtin_memcpy(s->peer_addr, c->raddr, 16);
+			__builtin_memcpy(s->dialed_addr, c->laddr, 16);
+			s->dialed_port = c->lport;
+		}
+	}
+}
+
+static __always_inline void register_client_end(const struct conn_state *c)
+{
+	struct end_value v = {};
+	struct end_key k;
+
+	end_key_of(&k, c->side.netns, c->laddr, c->lport, c->side.family);
+	v.tgid = c->owner_tgid;
+	v.container_idx = c->container_idx;
+	__builtin_memcpy(v.dialed_addr, c->raddr, 16);
+	v.dialed_port = c->rport;
+	bpf_map_update_elem(&client_ends, &k, &v, BPF_ANY);
+}
+
+static __always_inline void emit(__u32 type, __u64 skaddr, const struct conn_state *c, __u64 now,
+				 __u8 close_reason)
+{
+	struct conn_event *e = bpf_ringbuf_reserve(&conn_events, sizeof(*e), 0);
+
+	if (!e) {
+		stat_inc(CSTAT_RINGBUF_DROPS);
+		return;
+	}
+	e->ts_ns = now;
+	e->sock_id = skaddr ^ sock_id_salt;
+	__builtin_memcpy(&e->side, &c->side, sizeof(e->side));
+	__builtin_memcpy(e->laddr, c->laddr, 16);
+	__builtin_memcpy(e->raddr, c->raddr, 16);
+	e->lport = c->lport;
+	e->rport = c->rport;
+	e->type = type;
+	e->container_idx = c->container_idx;
+	e->tgid = c->owner_tgid;
+	e->connect_ns = c->established_ns && c->role == CONN_ROLE_CLIENT && !c->adopted
+				? c->established_ns - c->start_ns
+				: 0;
+	e->duration_ns = now - c->start_ns;
+	e->bytes_sent = c->bytes_sent;
+	e->bytes_recv = c->bytes_recv;
+	e->writes = c->writes;
+	e->reads = c->reads;
+	e->retransmits = c->retransmits;
+	e->drops = c->drops;
+	e->role = c->role;
+	e->close_reason = close_reason;
+	e->adopted = c->adopted;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Track a new connection of a target; returns its state or NULL. */
+static __always_inline struct conn_state *conn_new(__u64 skaddr, __u32 tgid, __u32 idx, __u8 role,
+						   __u64 now)
+{
+	struct conn_state *c;
+
+	if (bpf_map_update_elem(&conns, &skaddr, &zero_conn, BPF_ANY)) {
+		stat_inc(CSTAT_CONNS_FULL);
+		return NULL;
+	}
+	c = bpf_map_lookup_elem(&conns, &skaddr);
+	if (!c)
+		return NULL;
+	c->owner_tgid = tgid;
+	c->container_idx = idx;
+	c->role = role;
+	c->start_ns = now;
+	return c;
+}
+
+static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate)
+{
+	__u64 skaddr = (__u64)sk, now;
+	struct conn_state *c;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	now = bpf_ktime_get_ns();
+
+	switch (newstate) {
+	case TCP_SYN_SENT: {
+		/* process context: connect() by the current task */
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		struct target_ref *t = bpf_map_lookup_elem(&target_tgids, &tgid);
+
+		if (t)
+			conn_new(skaddr, tgid, t->container_idx, CONN_ROLE_CLIENT, now);
+		return 0;
+	}
+	case TCP_LISTEN: {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		struct target_ref *t = bpf_map_lookup_elem(&target_tgids, &tgid);
+		struct listen_key lk = {.netns = sk_netns(sk),
+					.port = BPF_CORE_READ(sk, __sk_common.skc_num)};
+		struct owner_value ov;
+
+		if (!t)
+			return 0;
+		ov.tgid = tgid;
+		ov.container_idx = t->container_idx;
+		bpf_map_update_elem(&listeners, &lk, &ov, BPF_ANY);
+		return 0;
+	}
+	case TCP_ESTABLISHED:
+		break;
+	case TCP_FIN_WAIT1:
+	case TCP_LAST_ACK:
+		c = bpf_map_lookup_elem(&conns, &skaddr);
+		if (c && !c->close_start_ns)
+			c->close_start_ns = now;
+		return 0;
+	case TCP_CLOSE:
+		goto close;
+	default:
+		return 0;
+	}
+
+	/* ESTABLISHED */
+	if (oldstate == TCP_SYN_SENT) {
+		struct side_metrics *m;
+
+		c = bpf_map_lookup_elem(&conns, &skaddr);
+		if (!c)
+			return 0;
+		c->established = 1;
+		c->established_ns = now;
+		conn_describe(c, sk);
+		register_client_end(c);
+		m = side_get(&c->side);
+		if (m) {
+			m->connect_count += 1;
+			m->connect_ns += now - c->start_ns;
+			hist_add(&m->connect_hist, now - c->start_ns);
+		}
+		emit(CEV_CONNECT, skaddr, c, now, 0);
+		return 0;
+	}
+	if (oldstate == TCP_SYN_RECV) {
+		/* softirq: the accepted child; the owner is whoever listens on the port */
+		struct listen_key lk = {.netns = sk_netns(sk),
+					.port = BPF_CORE_READ(sk, __sk_common.skc_num)};
+		struct owner_value *ov = bpf_map_lookup_elem(&listeners, &lk);
+		struct side_metrics *m;
+
+		if (!ov)
+			return 0;
+		c = conn_new(skaddr, ov->tgid, ov->container_idx, CONN_ROLE_SERVER, now);
+		if (!c)
+			return 0;
+		c->established = 1;
+		c->established_ns = now;
+		conn_describe(c, sk);
+		m = side_get(&c->side);
+		if (m)
+			m->connect_count += 1; /* accepts; handshake time is not seen here */
+		emit(CEV_ACCEPT, skaddr, c, now, 0);
+	}
+	return 0;
+
+close:
+	if (oldstate == TCP_LISTEN) {
+		struct listen_key lk = {.netns = sk_netns(sk),
+					.port = BPF_CORE_READ(sk, __sk_common.skc_num)};
+
+		bpf_map_delete_elem(&listeners, &lk);
+		return 0;
+	}
+	c = bpf_map_lookup_elem(&conns, &skaddr);
+	if (!c)
+		return 0;
+	{
+		int err = BPF_CORE_READ(sk, sk_err);
+		__u8 reason = CLOSE_NORMAL;
+		struct side_metrics *m;
+
+		if (c->reset || err == ECONNRESET)
+			reason = CLOSE_RESET;
+		else if (err == ETIMEDOUT)
+			reason = CLOSE_TIMEOUT;
+		else if (err)
+			reason = CLOSE_ERROR;
+		if (!c->established) {
+			/* connect that never completed (refused, timed out) */
+			conn_describe(c, sk);
+		}
+		m = side_get(&c->side);
+		if (m) {
+			if (!c->established)
+				m->connect_errors += 1;
+			m->close_count += 1;
+			if (c->close_start_ns) {
+				m->close_timed += 1;
+				m->close_ns += now - c->close_start_ns;
+				hist_add(&m->close_hist, now - c->close_start_ns);
+			}
+			if (reason == CLOSE_RESET)
+				m->resets += 1;
+			else if (reason == CLOSE_TIMEOUT)
+				m->timeouts += 1;
+		}
+		emit(CEV_CLOSE, skaddr, c, now, reason);
+		if (c->role == CONN_ROLE_CLIENT) {
+			struct end_key ek;
+
+			end_key_of(&ek, c->side.netns, c->laddr, c->lport, c->side.family);
+			bpf_map_delete_elem(&client_ends, &ek);
+		}
+		bpf_map_delete_elem(&conns, &skaddr);
+	}
+	return 0;
+}
+
+/* Socket I/O syscalls (only these pay for an in-flight record). */
+static __always_inline bool is_io_syscall(long id)
+{
+#if defined(__TARGET_ARCH_x86)
+	switch (id) {
+	case 0:	  /* read */
+	case 1:	  /* write */
+	case 19:  /* readv */
+	case 20:  /* writev */
+	case 40:  /* sendfile */
+	case 44:  /* sendto */
+	case 45:  /* recvfrom */
+	case 46:  /* sendmsg */
+	case 47:  /* recvmsg */
+	case 275: /* splice */
+	case 299: /* recvmmsg */
+	case 307: /* sendmmsg */
+		return true;
+	}
+#elif defined(__TARGET_ARCH_arm64)
+	switch (id) {
+	case 63:  /* read */
+	case 64:  /* write */
+	case 65:  /* readv */
+	case 66:  /* writev */
+	case 71:  /* sendfile */
+	case 76:  /* splice */
+	case 206: /* sendto */
+	case 207: /* recvfrom */
+	case 211: /* sendmsg */
+	case 212: /* recvmsg */
+	case 243: /* recvmmsg */
+	case 269: /* sendmmsg */
+		return true;
+	}
+#endif
+	return false;
+}
+
+static __always_inline int on_sys_enter(long id)
+{
+	__u64 pid_tgid;
+	__u32 tgid, tid;
+	struct inflight *f;
+
+	if (!is_io_syscall(id))
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	tgid = pid_tgid >> 32;
+	if (!bpf_map_lookup_elem(&target_tgids, &tgid))
+		return 0;
+	tid = (__u32)pid_tgid;
+	f = bpf_map_lookup_elem(&inflight, &tid);
+	if (f) {
+		f->start_ns = bpf_ktime_get_ns();
+		f->sk = 0;
+		f->bytes = 0;
+		f->dir = 0;
+		return 0;
+	}
+	{
+		struct inflight n = {.start_ns = bpf_ktime_get_ns()};
+
+		if (bpf_map_update_elem(&inflight, &tid, &n, BPF_ANY))
+			stat_inc(CSTAT_THREADS_FULL);
+	}
+	return 0;
+}
+
+static __always_inline int on_sock_length(const struct sock *sk, int ret, int flags, __u32 dir)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *f = bpf_map_lookup_elem(&inflight, &tid);
+
+	if (!f || !f->start_ns)
+		return 0;
+	if (dir == 2 && (flags & MSG_PEEK))
+		return 0;
+	if (f->sk && f->sk != (__u64)sk)
+		return 0; /* one socket per call is all we attribute */
+	f->sk = (__u64)sk;
+	f->dir = dir;
+	if (ret > 0)
+		f->bytes += ret;
+	return 0;
+}
+
+/* First I/O on a connection opened before podscope watched it. */
+static __always_inline struct conn_state *conn_adopt(__u64 skaddr, __u32 tgid, __u64 now)
+{
+	const struct sock *sk = (const struct sock *)skaddr;
+	struct target_ref *t = bpf_map_lookup_elem(&target_tgids, &tgid);
+	struct listen_key lk = {};
+	struct conn_state *c;
+	__u8 role;
+
+	if (!t)
+		return NULL;
+	if (!is_tcp(sk) || BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_ESTABLISHED) {
+		stat_inc(CSTAT_NOT_TCP);
+		return NULL;
+	}
+	lk.netns = sk_netns(sk);
+	lk.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	role = bpf_map_lookup_elem(&listeners, &lk) ? CONN_ROLE_SERVER : CONN_ROLE_CLIENT;
+	c = conn_new(skaddr, tgid, t->container_idx, role, now);
+	if (!c)
+		return NULL;
+	c->adopted = 1;
+	c->established = 1;
+	conn_describe(c, sk);
+	if (role == CONN_ROLE_CLIENT)
+		register_client_end(c);
+	emit(CEV_ADOPT, skaddr, c, now, 0);
+	return c;
+}
+
+static __always_inline int on_sys_exit(void)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), now, dt;
+	__u32 tid = (__u32)pid_tgid;
+	struct inflight *f = bpf_map_lookup_elem(&inflight, &tid);
+	struct side_metrics *m;
+	struct conn_state *c;
+	__u64 skaddr, bytes;
+	__u32 dir;
+
+	if (!f || !f->sk)
+		return 0;
+	skaddr = f->sk;
+	bytes = f->bytes;
+	dir = f->dir;
+	now = bpf_ktime_get_ns();
+	dt = now - f->start_ns;
+	f->sk = 0;
+	f->start_ns = 0;
+	if (!bytes)
+		return 0; /* EAGAIN, EOF or error: no data moved */
+	c = bpf_map_lookup_elem(&conns, &skaddr);
+	if (!c) {
+		c = conn_adopt(skaddr, pid_tgid >> 32, now);
+		if (!c)
+			return 0;
+	}
+	m = side_get(&c->side);
+	if (dir == 1) {
+		c->bytes_sent += bytes;
+		c->writes += 1;
+		if (!m)
+			return 0;
+		m->write_count += 1;
+		m->write_bytes += bytes;
+		m->write_ns += dt;
+		hist_add(&m->write_hist, dt);
+		{
+			__u32 srtt = BPF_CORE_READ((struct tcp_sock *)skaddr, srtt_us) >> 3;
+
+			if (srtt) {
+				m->rtt_count += 1;
+				m->rtt_sum_us += srtt;
+				hist_add(&m->rtt_hist, srtt);
+			}
+		}
+	} else {
+		c->bytes_recv += bytes;
+		c->reads += 1;
+		if (!m)
+			return 0;
+		m->read_count += 1;
+		m->read_bytes += bytes;
+		m->read_ns += dt;
+		hist_add(&m->read_hist, dt);
+	}
+	return 0;
+}
+
+static __always_inline int on_retransmit(const struct sock *sk)
+{
+	__u64 skaddr = (__u64)sk;
+	struct conn_state *c = bpf_map_lookup_elem(&conns, &skaddr);
+	struct side_metrics *m;
+
+	if (!c)
+		return 0;
+	c->retransmits += 1;
+	m = side_get(&c->side);
+	if (m)
+		m->retransmits += 1;
+	return 0;
+}
+
+static __always_inline int on_reset(const struct sock *sk)
+{
+	__u64 skaddr = (__u64)sk;
+	struct conn_state *c = bpf_map_lookup_elem(&conns, &skaddr);
+
+	if (c)
+		c->reset = 1;
+	return 0;
+}
+
+static __always_inline int on_drop(struct sk_buff *skb, __u32 reason, struct sock *rx_sk)
+{
+	__u64 skaddr = (__u64)BPF_CORE_READ(skb, sk);
+	struct drop_key dk = {};
+	struct side_metrics *m;
+	struct conn_state *c;
+	__u64 *cnt;
+
+	if (!skaddr)
+		skaddr = (__u64)rx_sk;
+	if (!skaddr)
+		return 0;
+	c = bpf_map_lookup_elem(&conns, &skaddr);
+	if (!c)
+		return 0;
+	c->drops += 1;
+	m = side_get(&c->side);
+	if (m)
+		m->drops += 1;
+	__builtin_memcpy(&dk.side, &c->side, sizeof(dk.side));
+	dk.reason = reason;
+	cnt = bpf_map_lookup_elem(&drop_reasons, &dk);
+	if (cnt) {
+		__sync_fetch_and_add(cnt, 1);
+		return 0;
+	}
+	{
+		__u64 one = 1;
+
+		if (!bpf_map_update_elem(&drop_reasons, &dk, &one, BPF_NOEXIST))
+			return 0;
+		cnt = bpf_map_lookup_elem(&drop_reasons, &dk); /* lost a race: add to theirs */
+		if (cnt)
+			__sync_fetch_and_add(cnt, 1);
+		else
+			stat_inc(CSTAT_DROPS_FULL);
+	}
+	return 0;
+}
+
+#define CONN_PROGS(mech, sec)                                                            \
+	SEC(sec "/inet_sock_set_state")                                                  \
+	int BPF_PROG(ps_state_##mech, const struct sock *sk, int oldstate, int newstate) \
+	{                                                                                \
+		return on_state(sk, oldstate, newstate);                                 \
+	}                                                                                \
+	SEC(sec "/sys_enter")                                                            \
+	int BPF_PROG(ps_enter_##mech, struct pt_regs *regs, long id)                     \
+	{                                                                                \
+		return on_sys_enter(id);                                                 \
+	}                                                                                \
+	SEC(sec "/sys_exit")                                                             \
+	int BPF_PROG(ps_exit_##mech, struct pt_regs *regs, long ret)                     \
+	{                                                                                \
+		return on_sys_exit();                                                    \
+	}                                                                                \
+	SEC(sec "/sock_send_length")                                                     \
+	int BPF_PROG(ps_send_##mech, struct sock *sk, int ret, int flags)                \
+	{                                                                                \
+		return on_sock_length(sk, ret, flags, 1);                                \
+	}                                                                                \
+	SEC(sec "/sock_recv_length")                                                     \
+	int BPF_PROG(ps_recv_##mech, struct sock *sk, int ret, int flags)                \
+	{                                                                                \
+		return on_sock_length(sk, ret, flags, 2);                                \
+	}                                                                                \
+	SEC(sec "/tcp_retransmit_skb")                                                   \
+	int BPF_PROG(ps_retrans_##mech, const struct sock *sk)                           \
+	{                                                                                \
+		return on_retransmit(sk);                                                \
+	}                                                                                \
+	SEC(sec "/tcp_send_reset")                                                       \
+	int BPF_PROG(ps_sndrst_##mech, const struct sock *sk)                            \
+	{                                                                                \
+		return on_reset(sk);                                                     \
+	}                                                                                \
+	SEC(sec "/tcp_receive_reset")                                                    \
+	int BPF_PROG(ps_rcvrst_##mech, struct sock *sk)                                  \
+	{                                                                                \
+		return on_reset(sk);                                                     \
+	}                                                                                \
+	SEC(sec "/kfree_skb")                                                            \
+	int BPF_PROG(ps_drop_##mech, struct sk_buff *skb, void *location,                \
+		     enum skb_drop_reason reason, struct sock *rx_sk)                    \
+	{                                                                                \
+		return on_drop(skb, reason, rx_sk);                                      \
+	}
+
+CONN_PROGS(btf, "tp_btf")
+CONN_PROGS(raw, "raw_tp")
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

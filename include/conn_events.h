@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Structures shared by bpf/conn.bpf.c and src/conn.c: per-connection state,
+ * per-edge-side aggregates (counters and log2 histograms, updated in the
+ * kernel), and the lifecycle events (connect, accept, adopt, close) that are
+ * the only per-connection traffic to user space. Fixed-width types,
+ * explicit padding, no pointers.
+ */
+#ifndef PODSCOPE_CONN_EVENTS_H
+#define PODSCOPE_CONN_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define CONN_MAX_CONNS	 32768
+#define CONN_MAX_SIDES	 4096
+#define CONN_MAX_THREADS 16384
+#define CONN_HIST_SLOTS	 32
+
+enum conn_role {
+	CONN_ROLE_CLIENT = 1,
+	CONN_ROLE_SERVER = 2,
+};
+
+enum conn_close_reason {
+	CLOSE_NORMAL = 0,
+	CLOSE_RESET = 1,
+	CLOSE_TIMEOUT = 2,
+	CLOSE_ERROR = 3,
+};
+
+/*
+ * One side of an edge as the kernel can name it. The client side is
+ * (client tgid, address it dialed); the server side is (server tgid, its
+ * local port, the client's tgid when the client is a target, else the
+ * client's address, and the address the client dialed when known). User
+ * space joins the two sides on (client tgid, dialed address).
+ * Addresses: 16 bytes, IPv4 in the first 4 (network order).
+ */
+struct side_key {
+	__u32 tgid;
+	__u32 peer_tgid; /* 0: peer not a target (or not known) */
+	__u32 netns;	 /* netns inode of the local socket */
+	__u16 dialed_port;
+	__u16 server_port; /* server side: the local (listening) port; client side: 0 */
+	__u8 role;	   /* enum conn_role */
+	__u8 family;	   /* AF_INET / AF_INET6 */
+	__u8 pad[2];
+	__u8 dialed_addr[16];
+	__u8 peer_addr[16]; /* server side with unknown peer: client address; else zero */
+};
+
+struct conn_hist {
+	__u64 slots[CONN_HIST_SLOTS]; /* slot i counts values in [2^i, 2^(i+1)); slot 0 also 0 */
+};
+
+struct side_metrics {
+	__u64 write_count, write_bytes, write_ns;
+	__u64 read_count, read_bytes, read_ns;
+	__u64 connect_count, connect_ns, connect_errors;
+	__u64 close_count, close_ns, close_timed;
+	__u64 rtt_count, rtt_sum_us;
+	__u64 retransmits, drops, resets, timeouts;
+	struct conn_hist write_hist;   /* ns in the write/send call */
+	struct conn_hist read_hist;    /* ns in the read/recv call */
+	struct conn_hist connect_hist; /* ns from SYN sent to established (client) */
+	struct conn_hist close_hist;   /* ns from local close (FIN) to TCP_CLOSE */
+	struct conn_hist rtt_hist;     /* us, smoothed RTT at each write */
+};
+
+/* Per-connection state (conns map, keyed by the socket). */
+struct conn_state {
+	struct side_key side;
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u16 lport;
+	__u16 rport;
+	__u32 container_idx;
+	__u32 owner_tgid;
+	__u8 role; /* enum conn_role */
+	__u8 reset;
+	__u8 adopted;
+	__u8 established;
+	__u64 start_ns;
+	__u64 established_ns;
+	__u64 close_start_ns;
+	__u64 bytes_sent;
+	__u64 bytes_recv;
+	__u32 writes;
+	__u32 reads;
+	__u32 retransmits;
+	__u32 drops;
+};
+
+struct drop_key {
+	struct side_key side;
+	__u32 reason; /* enum skb_drop_reason of the running kernel */
+	__u32 pad;
+};
+
+enum conn_event_type {
+	CEV_CONNECT = 1, /* client connection established */
+	CEV_ACCEPT,	 /* server connection established */
+	CEV_ADOPT,	 /* connection already open when podscope started, seen at first I/O */
+	CEV_CLOSE,
+};
+
+struct conn_event {
+	__u64 ts_ns;
+	__u64 sock_id; /* opaque socket identity for this run */
+	struct side_key side;
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u16 lport;
+	__u16 rport;
+	__u32 type;
+	__u32 container_idx;
+	__u32 tgid; /* process that did the operation (close: owner) */
+	__u64 connect_ns;
+	__u64 duration_ns;
+	__u64 bytes_sent;
+	__u64 bytes_recv;
+	__u32 writes, reads;
+	__u32 retransmits, drops;
+	__u8 role;
+	__u8 close_reason;
+	__u8 adopted;
+	__u8 pad[5];
+};
+
+enum conn_stat {
+	CSTAT_RINGBUF_DROPS = 0, /* lifecycle events lost: ring buffer full */
+	CSTAT_CONNS_FULL,	 /* a connection could not be tracked: conns map full */
+	CSTAT_SIDES_FULL,	 /* an edge side could not be created: sides map full */
+	CSTAT_THREADS_FULL,	 /* an in-flight syscall could not be tracked */
+	CSTAT_DROPS_FULL,	 /* a drop reason could not be counted */
+	CSTAT_NOT_TCP,		 /* I/O on a non-TCP socket by a target (ignored) */
+	CSTAT__COUNT,
+};
+
+/* Key of the listeners map: (netns, port) -> owning target. */
+struct listen_key {
+	__u32 netns;
+	__u16 port;
+	__u16 pad;
+};
+
+/* Key of the client_ends map: a client's local endpoint. */
+struct end_key {
+	__u32 netns; /* 0 unless the address is loopback (pod IPs are node-unique) */
+	__u16 port;
+	__u16 family;
+	__u8 addr[16];
+};
+
+struct end_value {
+	__u32 tgid;
+	__u32 container_idx;
+	__u8 dialed_addr[16];
+	__u16 dialed_port;
+	__u16 pad;
+	__u32 pad2;
+};
+
+struct owner_value {
+	__u32 tgid;
+	__u32 container_idx;
+};
+
+#endif /* PODSCOPE_CONN_EVENTS_H */

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Loading the connection programs with feature fallback, sharing the target
+ * filter with the tracker, and reading the kernel-side aggregates. Nothing
+ * is pinned: programs and maps live as long as this process.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "conn.h"
+#include "conn.skel.h"
+#include "log.h"
+
+struct conn_tracer {
+	struct conn_bpf *skel;
+	struct ring_buffer *rb;
+	const char *mechanism;
+	conn_event_fn fn;
+	void *ctx;
+	int ncpus;
+};
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct conn_tracer *t = ctx;
+
+	if (size >= sizeof(struct conn_event) && t->fn)
+		t->fn(t->ctx, data);
+	return 0;
+}
+
+static struct conn_bpf *load_variant(const char *suffix, int tgids_fd, int *errp)
+{
+	size_t slen = strlen(suffix);
+	struct bpf_program *prog;
+	struct conn_bpf *skel;
+	uint64_t salt = 0;
+	int err;
+
+	skel = conn_bpf__open();
+	if (!skel) {
+		*errp = -errno;
+		return NULL;
+	}
+	bpf_object__for_each_program (prog, skel->obj) {
+		const char *name = bpf_program__name(prog);
+		size_t len = strlen(name);
+
+		bpf_program__set_autoload(prog, len > slen && !strcmp(name + len - slen, suffix));
+	}
+	if (getrandom(&salt, sizeof(salt), 0) != sizeof(salt))
+		salt = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
+	skel->rodata->sock_id_salt = salt;
+	err = bpf_map__reuse_fd(skel->maps.target_tgids, tgids_fd);
+	if (!err)
+		err = conn_bpf__load(skel);
+	if (!err)
+		err = conn_bpf__attach(skel);
+	if (err) {
+		conn_bpf__destroy(skel);
+		*errp = err;
+		return NULL;
+	}
+	return skel;
+}
+
+struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void *ctx)
+{
+	struct conn_tracer *t = calloc(1, sizeof(*t));
+	int err = 0;
+
+	if (!t)
+		return NULL;
+	t->fn = fn;
+	t->ctx = ctx;
+	t->ncpus = libbpf_num_possible_cpus();
+	t->skel = load_variant("_btf", target_tgids_fd, &err);
+	t->mechanism = "tp_btf";
+	if (!t->skel) {
+		pr_debug("connection tracer: tp_btf unavailable (%s), trying raw_tp",
+			 strerror(-err));
+		t->skel = load_variant("_raw", target_tgids_fd, &err);
+		t->mechanism = "raw_tp";
+	}
+	if (!t->skel || t->ncpus <= 0) {
+		pr_error("cannot load the connection tracer (tp_btf and raw_tp failed: %s); "
+			 "run 'podscope doctor'",
+			 strerror(-err));
+		conn_tracer__free(t);
+		errno = err ? -err : EINVAL;
+		return NULL;
+	}
+	pr_info("connection tracer attached with %s", t->mechanism);
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.conn_events), handle_event, t, NULL);
+	if (!t->rb) {
+		err = -errno;
+		pr_error("ring buffer for connection events: %s", strerror(-err));
+		conn_tracer__free(t);
+		errno = -err;
+		return NULL;
+	}
+	return t;
+}
+
+const char *conn_tracer__mechanism(const struct conn_tracer *t)
+{
+	return t->mechanism;
+}
+
+/* Socket inodes the process holds. Returns count (<= max) or -errno. */
+static int process_socket_inodes(pid_t pid, unsigned long *inodes, int max)
+{
+	char path[64], link[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir)) && n < max) {
+		ssize_t len = readlinkat(dirfd(dir), de->d_name, link, sizeof(link) - 1);
+		unsigned long ino;
+
+		if (len <= 0)
+			continue;
+		link[len] = '\0';
+		if (sscanf(link, "socket:[%lu]", &ino) == 1)
+			inodes[n++] = ino;
+	}
+	closedir(dir);
+	return n;
+}
+
+/* Parse one /proc/net/tcp{,6} address "0100007F:1F90" into 16 bytes + port. */
+static int parse_proc_addr(const char *text, int family, uint8_t *addr, uint16_t *port)
+{
+	unsigned int words[4], p;
+	int i;
+
+	memset(addr, 0, 16);
+	if (family == AF_INET) {
+		if (sscanf(text, "%8x:%x", &words[0], &p) != 2)
+			return -EINVAL;
+		memcpy(addr, &words[0], 4); /* the kernel prints the be32 as a host-order int */
+	} else {
+		if (sscanf(text, "%8x%8x%8x%8x:%x", &words[0], &words[1], &words[2], &words[3],
+			   &p) != 5)
+			return -EINVAL;
+		for (i = 0; i < 4; i++)
+			memcpy(addr + 4 * i, &words[i], 4);
+		/* v4-mapped: report as IPv4, as the BPF side does */
+		if (!words[0] && !words[1] && words[2] == htonl(0xffff)) {
+			memmove(addr, addr + 12, 4);
+			memset(addr + 4, 0, 12);
+		}
+	}
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static bool addr_is_loopback(const uint8_t *a, int family)
+{
+	static const uint8_t v6lo[16] = {[15] = 1};
+
+	return family == AF_INET ? a[0] == 127 : !memcmp(a, v6lo, 16);
+}
+
+static bool addr_is_v4(const uint8_t *a)
+{
+	static const uint8_t zero[12];
+
+	return !memcmp(a + 4, zero, 12);
+}
+
+int conn_tracer__seed_process(struct conn_tracer *t, pid_t pid, uint32_t container_idx)
+{
+	static const char *const files[] = {"tcp", "tcp6"};
+	unsigned long inodes[1024];
+	uint32_t netns = 0;
+	char path[64];
+	struct stat st;
+	int n, f, seeded = 0;
+
+	n = process_socket_inodes(pid, inodes, 1024);
+	if (n < 0)
+		return n;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	if (stat(path, &st))
+		return -errno;
+	netns = (uint32_t)st.st_ino;
+	for (f = 0; f < 2; f++) {
+		char line[512];
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, files[f]);
+		fp = fopen(path, "re");
+		if (!fp)
+			continue;
+		while (fgets(line, sizeof(line), fp)) {
+			char local[64], remote[64];
+			unsigned int state;
+			unsigned long ino;
+			uint8_t la[16], ra[16];
+			uint16_t lp, rp;
+			int i, family = f ? AF_INET6 : AF_INET;
+			bool mine = false;
+
+			if (sscanf(line, " %*d: %63s %63s %x %*s %*s %*s %*u %*u %lu", local,
+				   remote, &state, &ino) != 4)
+				continue;
+			for (i = 0; i < n && !mine; i++)
+				mine = inodes[i] == ino;
+			if (!mine || parse_proc_addr(local, family, la, &lp) ||
+			    parse_proc_addr(remote, family, ra, &rp))
+				continue;
+			if (family == AF_INET6 && addr_is_v4(la) && addr_is_v4(ra))
+				family = AF_INET;
+			if (state == 0x0A) { /* LISTEN */
+				struct listen_key k = {.netns = netns, .port = lp};
+				struct owner_value v = {.tgid = (uint32_t)pid,
+							.container_idx = container_idx};
+
+				if (!bpf_map_update_elem(bpf_map__fd(t->skel->maps.listeners), &k,
+							 &v, BPF_ANY))
+					seeded++;
+			} else if (state == 0x01) { /* ESTABLISHED: maybe a client end */
+				struct end_key k = {.port = lp, .family = (uint16_t)family};
+				struct end_value v = {.tgid = (uint32_t)pid,
+						      .container_idx = container_idx,
+						      .dialed_port = rp};
+				struct listen_key lk = {.netns = netns, .port = lp};
+				struct owner_value ov;
+
+				/* accepted connections share the listening port: not clients */
+				if (!bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.listeners), &lk,
+							 &ov))
+					continue;
+				k.netns = addr_is_loopback(la, family) ? netns : 0;
+				memcpy(k.addr, la, 16);
+				memcpy(v.dialed_addr, ra, 16);
+				if (!bpf_map_update_elem(bpf_map__fd(t->skel->maps.client_ends), &k,
+							 &v, BPF_ANY))
+					seeded++;
+			}
+		}
+		fclose(fp);
+	}
+	return seeded;
+}
+
+int conn_tracer__poll(struct conn_tracer *t, int timeout_ms)
+{
+	int n = ring_buffer__poll(t->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+static void metrics_sum(struct side_metrics *dst, const struct side_metrics *src)
+{
+	const uint64_t *s = (const uint64_t *)src;
+	uint64_t *d = (uint64_t *)dst;
+	size_t i;
+
+	/* every field of side_metrics is a __u64 (histograms included) */
+	for (i = 0; i < sizeof(*dst) / sizeof(uint64_t); i++)
+		d[i] += s[i];
+}
+
+int conn_tracer__for_each_side(struct conn_tracer *t, conn_side_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(t->skel->maps.sides), n = 0, cpu;
+	struct side_key key, next, *prev = NULL;
+	struct side_metrics *vals, sum;
+
+	vals = calloc((size_t)t->ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue; /* deleted meanwhile */
+		memset(&sum, 0, sizeof(sum));
+		for (cpu = 0; cpu < t->ncpus; cpu++)
+			metrics_sum(&sum, &vals[cpu]);
+		fn(ctx, &key, &sum);
+		n++;
+	}
+	free(vals);
+	return n;
+}
+
+int conn_tracer__for_each_drop(struct conn_tracer *t, conn_drop_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(t->skel->maps.drop_reasons), n = 0;
+	struct drop_key key, next, *prev = NULL;
+	uint64_t count;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &count))
+			continue;
+		fn(ctx, &key.side, key.reason, count);
+		n++;
+	}
+	return n;
+}
+
+int conn_tracer__stats(struct conn_tracer *t, uint64_t out[CSTAT__COUNT])
+{
+	int fd = bpf_map__fd(t->skel->maps.conn_stats), cpu;
+	uint64_t *vals = calloc((size_t)t->ncpus, sizeof(*vals));
+	uint32_t key;
+
+	if (!vals)
+		return -ENOMEM;
+	for (key = 0; key < CSTAT__COUNT; key++) {
+		out[key] = 0;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		for (cpu = 0; cpu < t->ncpus; cpu++)
+			out[key] += vals[cpu];
+	}
+	free(vals);
+	return 0;
+}
+
+void conn_tracer__free(struct conn_tracer *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	conn_bpf__destroy(t->skel);
+	free(t);
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The connection tracer: loads bpf/conn.bpf.c (tp_btf, falling back to
+ * raw_tp), shares the target tracker's tgid map as its filter, seeds the
+ * listening sockets and open client connections of targets from /proc, and
+ * reads back lifecycle events, per-edge-side aggregates and loss counters.
+ */
+#ifndef PODSCOPE_CONN_H
+#define PODSCOPE_CONN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conn_events.h"
+
+struct conn_tracer;
+
+typedef void (*conn_event_fn)(void *ctx, const struct conn_event *e);
+typedef void (*conn_side_fn)(void *ctx, const struct side_key *key, const struct side_metrics *m);
+typedef void (*conn_drop_fn)(void *ctx, const struct side_key *key, uint32_t reason,
+			     uint64_t count);
+
+/*
+ * conn_tracer__new - load and attach. @target_tgids_fd is the tracker's
+ * map (tracker__tgids_fd()). Returns NULL with errno set; the reason has
+ * been logged.
+ */
+struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void *ctx);
+
+const char *conn_tracer__mechanism(const struct conn_tracer *t);
+
+/*
+ * conn_tracer__seed_process - register what process @pid (a target, in
+ * container @container_idx) already has open: listening TCP sockets (so
+ * connections accepted on them are tracked) and established client
+ * connections (so the server side of a pre-existing connection can be paired
+ * with its client). Reads /proc/<pid>/fd and /proc/<pid>/net/tcp{,6}.
+ * Returns the number of sockets seeded, or a negative errno (-ENOENT when
+ * the process is gone).
+ */
+int conn_tracer__seed_process(struct conn_tracer *t, pid_t pid, uint32_t container_idx);
+
+int conn_tracer__poll(struct conn_tracer *t, int timeout_ms);
+
+/* Call @fn for every edge side with per-CPU values summed. Returns sides seen or -errno. */
+int conn_tracer__for_each_side(struct conn_tracer *t, conn_side_fn fn, void *ctx);
+
+/* Call @fn for every (side, drop reason) counter. */
+int conn_tracer__for_each_drop(struct conn_tracer *t, conn_drop_fn fn, void *ctx);
+
+/* Loss counters (CSTAT_*), summed over CPUs. */
+int conn_tracer__stats(struct conn_tracer *t, uint64_t out[CSTAT__COUNT]);
+
+/* NULL-safe. */
+void conn_tracer__free(struct conn_tracer *t);
+
+#endif /* PODSCOPE_CONN_H */

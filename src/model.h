@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The user-side model: the one source every view reads (terminal, JSON,
+ * CSV, Prometheus, web UI). It holds the watched pods and processes, the
+ * per-edge-side aggregates read from the kernel, and connection lifecycle
+ * counts, and joins client and server sides into edges ("client process ->
+ * server process", or to an outside address when the peer is not watched).
+ * No view talks to BPF.
+ */
+#ifndef PODSCOPE_MODEL_H
+#define PODSCOPE_MODEL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conn_events.h"
+#include "target.h"
+#include "watchset.h"
+
+/* One end of an edge. pid 0: not a watched process (addr names it). */
+struct edge_end {
+	pid_t pid;
+	char comm[16];
+	char pod[POD_NAME_MAX * 2 + 2]; /* "" if unknown */
+	char container[POD_NAME_MAX];
+	enum container_role role;
+	bool watched;
+	char addr[64]; /* ip (client) or ip (server) as text */
+	uint16_t port; /* server: the port it serves on; client: 0 */
+};
+
+struct edge_drop {
+	uint32_t reason;
+	uint64_t count;
+};
+
+struct edge {
+	struct edge_end client, server;
+	char dialed[72]; /* address:port the client connected to */
+	bool has_client_side, has_server_side;
+	struct side_metrics client_side, server_side;
+	struct edge_drop *client_drops, *server_drops;
+	int nclient_drops, nserver_drops;
+	uint64_t traffic_bytes; /* for sorting */
+};
+
+struct model_lost {
+	uint64_t target[TSTAT__COUNT];
+	uint64_t conn[CSTAT__COUNT];
+};
+
+struct model;
+
+/* @ws: the watched set (names for PIDs and containers); @pods: for IP -> pod. */
+struct model *model__new(struct watchset *ws, const struct target_set *pods);
+
+/* Lifecycle event from the connection tracer. */
+void model__on_conn_event(struct model *m, const struct conn_event *e);
+
+/* Replace the side aggregates and drop counters (from conn_tracer__for_each_*). */
+void model__begin_sides(struct model *m);
+void model__add_side(struct model *m, const struct side_key *key, const struct side_metrics *sm);
+void model__add_drop(struct model *m, const struct side_key *key, uint32_t reason, uint64_t count);
+/* Join sides into edges; call after the adds. Returns the number of edges or -ENOMEM. */
+int model__build_edges(struct model *m);
+
+void model__set_lost(struct model *m, const struct model_lost *lost);
+
+int model__nedges(const struct model *m);
+const struct edge *model__edge(const struct model *m, int i);
+
+/* Name of a kernel drop reason (from the running kernel's BTF), e.g. "NETFILTER_DROP". */
+const char *model__drop_reason_name(struct model *m, uint32_t reason);
+
+/* The snapshot document (schema podscope.snapshot/v1); caller owns it. */
+json_t *model__snapshot_json(struct model *m, double window_seconds);
+
+/* One CSV row per edge and side, with a header line. */
+void model__write_csv(struct model *m, FILE *out);
+
+/* Terminal table of edges sorted by traffic (at most @max_rows). */
+void model__print_table(struct model *m, FILE *out, double window_seconds, int max_rows);
+
+void model__free(struct model *m);
+
+#endif /* PODSCOPE_MODEL_H */

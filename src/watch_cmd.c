@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `podscope watch`: attach the target tracker and the connection tracer to
+ * the chosen pods, keep the model current, and show edges: a refreshing
+ * table on a terminal, or one snapshot (JSON or CSV) at the end.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "conn.h"
+#include "log.h"
+#include "model.h"
+#include "resolve.h"
+#include "watch_cmd.h"
+#include "watchset.h"
+
+#define MAX_SELECT 16
+
+struct watch_opts {
+	struct resolve_opts resolve;
+	const char *pods[MAX_SELECT];
+	int npods;
+	pid_t pids[MAX_SELECT];
+	int npids;
+	const char *sidecar_names[MAX_SELECT];
+	bool json, csv;
+	uint64_t duration_ns, interval_ns, rescan_ns;
+};
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static const char watch_usage[] =
+	"Usage: podscope watch --pod NS/NAME [--pod ...] [--pid PID ...] [options]\n"
+	"\n"
+	"Watch the TCP connections of pods (or processes): every edge between a\n"
+	"client process and a server process (or an outside address), with client-\n"
+	"and server-side socket metrics measured in the kernel: writes and reads\n"
+	"(count, bytes, time in the call), connects, closes, RTT, retransmits and\n"
+	"drops with the kernel's drop reason.\n"
+	"\n"
+	"Targets (at least one):\n"
+	"  --pod NS/NAME           a pod (NAME alone: namespace default); repeatable\n"
+	"  --pid PID               a process: its pod, or the process alone; repeatable\n"
+	"Sources (as for 'podscope pods'):\n"
+	"  --pods-file FILE, --source auto|k8s|docker|proc, --kubeconfig FILE,\n"
+	"  --docker-socket PATH, --node NAME, --sidecar-container NAME\n"
+	"Output:\n"
+	"  --duration D            stop after D (e.g. 10s; default: Ctrl-C)\n"
+	"  --json                  one snapshot document at the end (podscope.snapshot/v1)\n"
+	"  --csv                   one CSV row per edge and side at the end\n"
+	"  --interval D            terminal refresh interval (default 1s)\n"
+	"  --rescan D              re-resolve targets every D (default 5s)\n"
+	"  -v, --verbose           debug output\n"
+	"  -h, --help              this text\n"
+	"\n"
+	"Without --json/--csv the table refreshes on a terminal, and is printed once\n"
+	"at the end otherwise. Metrics cover the window since podscope attached.\n";
+
+static int parse_args(int argc, char **argv, struct watch_opts *o)
+{
+	enum {
+		OPT_POD = 256,
+		OPT_PID,
+		OPT_SOURCE,
+		OPT_KUBECONFIG,
+		OPT_DOCKER,
+		OPT_PODS_FILE,
+		OPT_NODE,
+		OPT_SIDECAR,
+		OPT_JSON,
+		OPT_CSV,
+		OPT_DURATION,
+		OPT_INTERVAL,
+		OPT_RESCAN,
+	};
+	static const struct option opts[] = {
+		{"pod", required_argument, NULL, OPT_POD},
+		{"pid", required_argument, NULL, OPT_PID},
+		{"source", required_argument, NULL, OPT_SOURCE},
+		{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+		{"docker-socket", required_argument, NULL, OPT_DOCKER},
+		{"pods-file", required_argument, NULL, OPT_PODS_FILE},
+		{"node", required_argument, NULL, OPT_NODE},
+		{"sidecar-container", required_argument, NULL, OPT_SIDECAR},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"csv", no_argument, NULL, OPT_CSV},
+		{"duration", required_argument, NULL, OPT_DURATION},
+		{"interval", required_argument, NULL, OPT_INTERVAL},
+		{"rescan", required_argument, NULL, OPT_RESCAN},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	uint64_t v;
+	int c;
+
+	o->interval_ns = 1000000000ULL;
+	o->rescan_ns = 5000000000ULL;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_POD:
+			if (o->npods == MAX_SELECT)
+				return cli_usage_error("watch", "too many --pod (max %d)",
+						       MAX_SELECT);
+			if (!optarg[0] || optarg[strlen(optarg) - 1] == '/')
+				return cli_usage_error(
+					"watch", "bad --pod '%s': want NAMESPACE/NAME", optarg);
+			o->pods[o->npods++] = optarg;
+			break;
+		case OPT_PID:
+			if (cli_parse_u64(optarg, 1, 0x3fffffff, &v))
+				return cli_usage_error("watch", "bad --pid '%s'", optarg);
+			if (o->npids == MAX_SELECT)
+				return cli_usage_error("watch", "too many --pid (max %d)",
+						       MAX_SELECT);
+			o->pids[o->npids++] = (pid_t)v;
+			break;
+		case OPT_SOURCE:
+			if (source_choice_parse(optarg, &o->resolve.source))
+				return cli_usage_error("watch",
+						       "bad --source '%s': want auto, k8s, "
+						       "docker or proc",
+						       optarg);
+			break;
+		case OPT_KUBECONFIG:
+			o->resolve.kubeconfig = optarg;
+			break;
+		case OPT_DOCKER:
+			o->resolve.docker_socket = optarg;
+			break;
+		case OPT_PODS_FILE:
+			o->resolve.pods_file = optarg;
+			break;
+		case OPT_NODE:
+			o->resolve.node_name = optarg;
+			break;
+		case OPT_SIDECAR:
+			if (o->resolve.sidecars.count == MAX_SELECT)
+				return cli_usage_error("watch", "too many --sidecar-container");
+			o->sidecar_names[o->resolve.sidecars.count++] = optarg;
+			o->resolve.sidecars.sidecar_containers = o->sidecar_names;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_CSV:
+			o->csv = true;
+			break;
+		case OPT_DURATION:
+			if (cli_parse_duration_ns(optarg, &o->duration_ns) || !o->duration_ns)
+				return cli_usage_error(
+					"watch", "bad --duration '%s' (e.g. 10s, 2m)", optarg);
+			break;
+		case OPT_INTERVAL:
+			if (cli_parse_duration_ns(optarg, &o->interval_ns) ||
+			    o->interval_ns < 100000000ULL)
+				return cli_usage_error("watch", "bad --interval '%s' (>= 100ms)",
+						       optarg);
+			break;
+		case OPT_RESCAN:
+			if (cli_parse_duration_ns(optarg, &o->rescan_ns) ||
+			    o->rescan_ns < 100000000ULL)
+				return cli_usage_error("watch", "bad --rescan '%s' (>= 100ms)",
+						       optarg);
+			break;
+		case 'v':
+			log_set_level(PS_LOG_DEBUG);
+			break;
+		case 'h':
+			fputs(watch_usage, stdout);
+			return -1;
+		default:
+			return cli_bad_option("watch", argv, optind);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("watch", "unexpected argument '%s'", argv[optind]);
+	if (!o->npods && !o->npids)
+		return cli_usage_error("watch", "no target: give --pod NS/NAME or --pid PID");
+	if (o->json && o->csv)
+		return cli_usage_error("watch", "--json and --csv are exclusive");
+	return 0;
+}
+
+/* Mark the selected pods; a bare --pid becomes a pseudo pod. 0 or 1 after one error line. */
+static int select_targets(struct target_set *set, const struct watch_opts *o, bool **keepp)
+{
+	bool *keep;
+	int i;
+
+	/* bare PIDs first: they may add pods */
+	for (i = 0; i < o->npids; i++) {
+		struct target_pod *pod;
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d", o->pids[i]);
+		if (access(path, F_OK)) {
+			pr_error("--pid %d: no such process", o->pids[i]);
+			return 1;
+		}
+		if (!target_set__find_pid(set, o->pids[i], NULL, NULL) &&
+		    target_set__add_bare_pid(set, "/proc", o->pids[i], &pod)) {
+			pr_error("--pid %d: the process vanished", o->pids[i]);
+			return 1;
+		}
+	}
+	keep = calloc((size_t)set->npods + 1, sizeof(*keep));
+	if (!keep)
+		return 1;
+	for (i = 0; i < o->npods; i++) {
+		struct target_pod *pod = target_set__find_pod(set, o->pods[i]);
+
+		if (!pod) {
+			pr_error("unknown pod '%s': not found on this node by the sources used "
+				 "(see 'podscope pods -v')",
+				 o->pods[i]);
+			free(keep);
+			return 1;
+		}
+		keep[pod - set->pods] = true;
+	}
+	for (i = 0; i < o->npids; i++) {
+		struct target_pod *pod;
+
+		if (target_set__find_pid(set, o->pids[i], &pod, NULL))
+			keep[pod - set->pods] = true;
+	}
+	*keepp = keep;
+	return 0;
+}
+
+struct watch_ctx {
+	struct model *model;
+	struct conn_tracer *conn;
+};
+
+static void on_process(void *ctx, const char *event, const char *why, const struct watch_process *p,
+		       pid_t parent)
+{
+	struct watch_ctx *wc = ctx;
+
+	(void)parent;
+	pr_debug("process %s: %d %s (%s)", event, p->pid, p->comm, why);
+	/* a process found by a rescan may hold sockets we never saw open */
+	if (!strcmp(event, "start") && !strcmp(why, "rescan") && wc->conn)
+		conn_tracer__seed_process(wc->conn, p->pid, p->idx);
+}
+
+static void on_conn_event(void *ctx, const struct conn_event *e)
+{
+	struct watch_ctx *wc = ctx;
+
+	if (wc->model)
+		model__on_conn_event(wc->model, e);
+}
+
+static void collect_side(void *ctx, const struct side_key *k, const struct side_metrics *m)
+{
+	model__add_side(ctx, k, m);
+}
+
+static void collect_drop(void *ctx, const struct side_key *k, uint32_t reason, uint64_t n)
+{
+	model__add_drop(ctx, k, reason, n);
+}
+
+static int refresh_model(struct watchset *ws, struct conn_tracer *ct, struct model *m)
+{
+	struct model_lost lost = {0};
+	int rc;
+
+	model__begin_sides(m);
+	rc = conn_tracer__for_each_side(ct, collect_side, m);
+	if (rc < 0)
+		return rc;
+	conn_tracer__for_each_drop(ct, collect_drop, m);
+	tracker__stats(watchset__tracker(ws), lost.target);
+	conn_tracer__stats(ct, lost.conn);
+	model__set_lost(m, &lost);
+	rc = model__build_edges(m);
+	return rc < 0 ? rc : 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct watch_opts o = {0};
+	struct watch_ctx wc = {0};
+	struct watchset *ws = NULL;
+	struct target_set set;
+	uint64_t start, next_draw;
+	bool *keep = NULL, live;
+	char err[768];
+	int rc, i;
+
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (target_resolve(&o.resolve, &set, err, sizeof(err))) {
+		pr_error("%s", err);
+		return 1;
+	}
+	rc = select_targets(&set, &o, &keep);
+	if (rc)
+		goto out;
+	rc = 1;
+	ws = watchset__new(&o.resolve, &set, keep, o.rescan_ns, on_process, &wc);
+	if (!ws)
+		goto out;
+	wc.conn = conn_tracer__new(tracker__tgids_fd(watchset__tracker(ws)), on_conn_event, &wc);
+	if (!wc.conn)
+		goto out;
+	wc.model = model__new(ws, &set);
+	if (!wc.model) {
+		pr_error("out of memory");
+		goto out;
+	}
+	for (i = 0; i < watchset__nprocesses(ws); i++) {
+		const struct watch_process *p = watchset__process(ws, i);
+		int n = conn_tracer__seed_process(wc.conn, p->pid, p->idx);
+
+		if (n < 0)
+			pr_debug("seeding sockets of pid %d: %s", p->pid, strerror(-n));
+	}
+	pr_info("watching %d pods, %d processes (target tracker %s, connections %s)",
+		watchset__npods(ws), watchset__nprocesses(ws),
+		tracker__mechanism(watchset__tracker(ws)), conn_tracer__mechanism(wc.conn));
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	live = !o.json && !o.csv && isatty(STDOUT_FILENO);
+	start = now_ns();
+	next_draw = start + o.interval_ns;
+	rc = 0;
+	while (!exiting) {
+		uint64_t t = now_ns();
+
+		if (o.duration_ns && t - start >= o.duration_ns)
+			break;
+		rc = watchset__poll(ws, 50);
+		if (!rc)
+			rc = conn_tracer__poll(wc.conn, 50);
+		if (rc < 0) {
+			pr_error("polling events: %s", strerror(-rc));
+			break;
+		}
+		rc = 0;
+		if (live && t >= next_draw) {
+			next_draw = t + o.interval_ns;
+			if (!refresh_model(ws, wc.conn, wc.model)) {
+				fputs("\033[H\033[2J", stdout);
+				model__print_table(wc.model, stdout, (double)(t - start) / 1e9, 40);
+				fflush(stdout);
+			}
+		}
+	}
+	/* drain what is already queued, then the final snapshot */
+	watchset__poll(ws, 0);
+	conn_tracer__poll(wc.conn, 0);
+	if (!rc)
+		rc = refresh_model(ws, wc.conn, wc.model);
+	if (rc) {
+		pr_error("reading metrics: %s", strerror(-rc));
+		rc = 1;
+		goto out;
+	}
+	{
+		double window = (double)(now_ns() - start) / 1e9;
+
+		if (o.json) {
+			json_t *doc = model__snapshot_json(wc.model, window);
+
+			json_dumpf(doc, stdout, JSON_INDENT(2));
+			putchar('\n');
+			json_decref(doc);
+		} else if (o.csv) {
+			model__write_csv(wc.model, stdout);
+		} else {
+			if (live)
+				fputs("\033[H\033[2J", stdout);
+			model__print_table(wc.model, stdout, window, 1000);
+		}
+	}
+out:
+	model__free(wc.model);
+	conn_tracer__free(wc.conn);
+	watchset__free(ws);
+	free(keep);
+	target_set__free(&set);
+	return rc;
+}

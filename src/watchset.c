@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Keeping the watched set current. The tracker's BPF programs add processes
+ * as they fork, exec or move into a watched cgroup and drop them when they
+ * exit; events already delivered win over a rescan, which only fills what
+ * the events missed (processes of containers that appeared later, or
+ * events lost to a full ring buffer) and removes what is gone.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "watchset.h"
+
+struct watchset {
+	const struct resolve_opts *ro;
+	struct tracker *tracker;
+	struct watch_container *wc;
+	int nwc;
+	struct watch_process *procs;
+	int nprocs;
+	char **uids; /* watched pods */
+	int nuids;
+	uint64_t rescan_ns, next_rescan;
+	watchset_proc_fn fn;
+	void *ctx;
+	int err;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int container_index(struct watchset *ws, const struct target_pod *pod,
+			   const struct target_container *c)
+{
+	struct watch_container *n;
+	int i;
+
+	for (i = 0; i < ws->nwc; i++)
+		if (!strcmp(ws->wc[i].pod_uid, pod->meta.uid) && !strcmp(ws->wc[i].id, c->meta.id))
+			return i;
+	n = realloc(ws->wc, (size_t)(ws->nwc + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	ws->wc = n;
+	n = &ws->wc[ws->nwc];
+	memset(n, 0, sizeof(*n));
+	snprintf(n->pod_uid, sizeof(n->pod_uid), "%s", pod->meta.uid);
+	snprintf(n->id, sizeof(n->id), "%s", c->meta.id);
+	if (pod->name_known) {
+		snprintf(n->pod, sizeof(n->pod), "%s/%s", pod->meta.namespace_, pod->meta.name);
+		snprintf(n->ns, sizeof(n->ns), "%s", pod->meta.namespace_);
+		snprintf(n->pod_name, sizeof(n->pod_name), "%s", pod->meta.name);
+	} else {
+		snprintf(n->pod, sizeof(n->pod), "?/pod%.8s", pod->meta.uid);
+		snprintf(n->pod_name, sizeof(n->pod_name), "pod%.8s", pod->meta.uid);
+	}
+	snprintf(n->name, sizeof(n->name), "%s", c->meta.name[0] ? c->meta.name : "?");
+	n->role = c->role;
+	return ws->nwc++;
+}
+
+static struct watch_process *find_proc(const struct watchset *ws, pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < ws->nprocs; i++)
+		if (ws->procs[i].pid == pid)
+			return &ws->procs[i];
+	return NULL;
+}
+
+static struct watch_process *add_proc(struct watchset *ws, pid_t pid, uint32_t idx,
+				      const char *comm)
+{
+	struct watch_process *n = realloc(ws->procs, (size_t)(ws->nprocs + 1) * sizeof(*n));
+
+	if (!n)
+		return NULL;
+	ws->procs = n;
+	n = &ws->procs[ws->nprocs++];
+	n->pid = pid;
+	n->idx = idx;
+	snprintf(n->comm, sizeof(n->comm), "%.15s", comm);
+	return n;
+}
+
+static void remove_proc(struct watchset *ws, struct watch_process *p)
+{
+	*p = ws->procs[--ws->nprocs];
+}
+
+static void on_target_event(void *ctx, const struct target_event *e)
+{
+	static const char *const why[] = {[TEV_FORK] = "fork",
+					  [TEV_EXEC] = "exec",
+					  [TEV_EXIT] = "exit",
+					  [TEV_ATTACH] = "cgroup-attach"};
+	struct watchset *ws = ctx;
+	struct watch_process *p = find_proc(ws, (pid_t)e->tgid);
+	char comm[16];
+
+	if (e->type < TEV_FORK || e->type > TEV_ATTACH)
+		return;
+	snprintf(comm, sizeof(comm), "%.15s", e->comm);
+	if (e->type == TEV_EXIT) {
+		if (p) {
+			struct watch_process gone = *p;
+
+			remove_proc(ws, p);
+			ws->fn(ws->ctx, "exit", why[e->type], &gone, 0);
+		}
+		return;
+	}
+	if (p) {
+		if (e->type == TEV_EXEC) /* same process, new program */
+			snprintf(p->comm, sizeof(p->comm), "%s", comm);
+		return;
+	}
+	p = add_proc(ws, (pid_t)e->tgid, e->container_idx, comm);
+	if (!p) {
+		ws->err = -ENOMEM;
+		return;
+	}
+	ws->fn(ws->ctx, "start", why[e->type], p, (pid_t)e->parent_tgid);
+}
+
+/* Put every process of the kept pods into the kernel-side target set. */
+static int sync_set(struct watchset *ws, const struct target_set *set, const bool *keep,
+		    bool announce)
+{
+	int i, j, k, idx, rc;
+
+	for (i = 0; i < set->npods; i++) {
+		if (!keep[i])
+			continue;
+		for (j = 0; j < set->pods[i].ncontainers; j++) {
+			const struct target_container *c = &set->pods[i].containers[j];
+			uint32_t flags = c->role == ROLE_SIDECAR ? TARGET_F_SIDECAR : 0;
+
+			idx = container_index(ws, &set->pods[i], c);
+			if (idx < 0)
+				return idx;
+			if (c->cgroup_id) {
+				rc = tracker__add_cgroup(ws->tracker, c->cgroup_id, (uint32_t)idx,
+							 flags);
+				if (rc)
+					return rc;
+			}
+			for (k = 0; k < c->nprocs; k++) {
+				const struct target_process *tp = &c->procs[k];
+				struct watch_process *p;
+
+				if (find_proc(ws, tp->pid))
+					continue;
+				rc = tracker__add_tgid(ws->tracker, tp->pid, (uint32_t)idx, flags);
+				if (rc)
+					return rc;
+				p = add_proc(ws, tp->pid, (uint32_t)idx, tp->comm);
+				if (!p)
+					return -ENOMEM;
+				if (announce)
+					ws->fn(ws->ctx, "start", "rescan", p, 0);
+			}
+		}
+	}
+	return 0;
+}
+
+/* Forget processes a rescan no longer finds in the watched pods. */
+static void prune(struct watchset *ws, struct target_set *set)
+{
+	int i = 0, u;
+
+	while (i < ws->nprocs) {
+		struct watch_process *p = &ws->procs[i], gone;
+		struct target_pod *pod = NULL;
+		bool kept = false;
+
+		if (target_set__find_pid(set, p->pid, &pod, NULL))
+			for (u = 0; u < ws->nuids; u++)
+				kept |= !strcmp(ws->uids[u], pod->meta.uid);
+		if (kept) {
+			i++;
+			continue;
+		}
+		gone = *p;
+		tracker__remove_tgid(ws->tracker, p->pid);
+		remove_proc(ws, p);
+		ws->fn(ws->ctx, "exit", "rescan", &gone, 0);
+	}
+}
+
+static int rescan(struct watchset *ws)
+{
+	struct target_set fresh;
+	char err[512];
+	bool *keep;
+	int j, u, rc;
+
+	if (target_resolve(ws->ro, &fresh, err, sizeof(err))) {
+		pr_warn("rescan failed, keeping the current set: %s", err);
+		return 0;
+	}
+	keep = calloc((size_t)fresh.npods + 1, sizeof(*keep));
+	if (!keep) {
+		target_set__free(&fresh);
+		return -ENOMEM;
+	}
+	for (j = 0; j < fresh.npods; j++)
+		for (u = 0; u < ws->nuids; u++)
+			keep[j] |= !strcmp(ws->uids[u], fresh.pods[j].meta.uid);
+	/* events already delivered win: drain before comparing */
+	tracker__poll(ws->tracker, 0);
+	rc = sync_set(ws, &fresh, keep, true);
+	if (!rc)
+		prune(ws, &fresh);
+	free(keep);
+	target_set__free(&fresh);
+	return rc;
+}
+
+struct watchset *watchset__new(const struct resolve_opts *ro, const struct target_set *set,
+			       const bool *keep, uint64_t rescan_ns, watchset_proc_fn fn, void *ctx)
+{
+	struct watchset *ws = calloc(1, sizeof(*ws));
+	int i, rc;
+
+	if (!ws)
+		return NULL;
+	ws->ro = ro;
+	ws->fn = fn;
+	ws->ctx = ctx;
+	ws->rescan_ns = rescan_ns;
+	ws->next_rescan = now_ns() + rescan_ns;
+	ws->uids = calloc((size_t)set->npods + 1, sizeof(*ws->uids));
+	if (!ws->uids)
+		goto nomem;
+	for (i = 0; i < set->npods; i++)
+		if (keep[i]) {
+			ws->uids[ws->nuids] = strdup(set->pods[i].meta.uid);
+			if (!ws->uids[ws->nuids++])
+				goto nomem;
+		}
+	ws->tracker = tracker__new(on_target_event, ws);
+	if (!ws->tracker) {
+		rc = errno;
+		watchset__free(ws);
+		errno = rc;
+		return NULL;
+	}
+	rc = sync_set(ws, set, keep, false);
+	if (rc) {
+		pr_error("filling the target set: %s", strerror(-rc));
+		watchset__free(ws);
+		errno = -rc;
+		return NULL;
+	}
+	return ws;
+nomem:
+	watchset__free(ws);
+	errno = ENOMEM;
+	return NULL;
+}
+
+int watchset__poll(struct watchset *ws, int timeout_ms)
+{
+	int rc = tracker__poll(ws->tracker, timeout_ms);
+	uint64_t t;
+
+	if (rc < 0)
+		return rc;
+	if (ws->err)
+		return ws->err;
+	t = now_ns();
+	if (ws->rescan_ns && t >= ws->next_rescan) {
+		ws->next_rescan = t + ws->rescan_ns;
+		return rescan(ws);
+	}
+	return 0;
+}
+
+struct tracker *watchset__tracker(struct watchset *ws)
+{
+	return ws->tracker;
+}
+
+int watchset__ncontainers(const struct watchset *ws)
+{
+	return ws->nwc;
+}
+
+const struct watch_container *watchset__container(const struct watchset *ws, uint32_t idx)
+{
+	return idx < (uint32_t)ws->nwc ? &ws->wc[idx] : NULL;
+}
+
+int watchset__nprocesses(const struct watchset *ws)
+{
+	return ws->nprocs;
+}
+
+const struct watch_process *watchset__process(const struct watchset *ws, int i)
+{
+	return i >= 0 && i < ws->nprocs ? &ws->procs[i] : NULL;
+}
+
+const struct watch_process *watchset__find_pid(const struct watchset *ws, pid_t pid)
+{
+	return find_proc(ws, pid);
+}
+
+int watchset__npods(const struct watchset *ws)
+{
+	return ws->nuids;
+}
+
+const char *watchset__pod_uid(const struct watchset *ws, int i)
+{
+	return i >= 0 && i < ws->nuids ? ws->uids[i] : NULL;
+}
+
+void watchset__free(struct watchset *ws)
+{
+	int i;
+
+	if (!ws)
+		return;
+	tracker__free(ws->tracker);
+	for (i = 0; i < ws->nuids; i++)
+		free(ws->uids[i]);
+	free(ws->uids);
+	free(ws->wc);
+	free(ws->procs);
+	free(ws);
+}

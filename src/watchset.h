@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The watched set: which containers and processes podscope watches right
+ * now, kept current from the BPF target tracker (fork, exec, exit, cgroup
+ * moves) and a periodic re-resolution as a safety net. Every command that
+ * runs over time (pods --follow, watch, run) builds on it.
+ */
+#ifndef PODSCOPE_WATCHSET_H
+#define PODSCOPE_WATCHSET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "resolve.h"
+#include "target.h"
+#include "tracker.h"
+
+/* A watched container; its index is the container_idx the BPF side reports. */
+struct watch_container {
+	char pod_uid[POD_UID_MAX];
+	char id[CONTAINER_ID_MAX];
+	char pod[POD_NAME_MAX * 2 + 2]; /* "namespace/name" or "?/pod<uid8>" */
+	char ns[POD_NAME_MAX];
+	char pod_name[POD_NAME_MAX];
+	char name[POD_NAME_MAX];
+	enum container_role role;
+};
+
+struct watch_process {
+	pid_t pid;
+	uint32_t idx; /* watch_container index */
+	char comm[16];
+};
+
+/* @event: "start" or "exit"; @why: fork, exec, exit, cgroup-attach, rescan. */
+typedef void (*watchset_proc_fn)(void *ctx, const char *event, const char *why,
+				 const struct watch_process *p, pid_t parent);
+
+struct watchset;
+
+/*
+ * watchset__new - watch the pods of @set marked in @keep: load the target
+ * tracker, put their cgroups and processes in the kernel-side target set.
+ * @ro is kept (not copied) for rescans every @rescan_ns (0: never).
+ * Returns NULL with errno set (the reason was logged).
+ */
+struct watchset *watchset__new(const struct resolve_opts *ro, const struct target_set *set,
+			       const bool *keep, uint64_t rescan_ns, watchset_proc_fn fn,
+			       void *ctx);
+
+/* Deliver tracker events (wait at most @timeout_ms) and rescan when due. 0 or -errno. */
+int watchset__poll(struct watchset *ws, int timeout_ms);
+
+struct tracker *watchset__tracker(struct watchset *ws);
+int watchset__ncontainers(const struct watchset *ws);
+const struct watch_container *watchset__container(const struct watchset *ws, uint32_t idx);
+int watchset__nprocesses(const struct watchset *ws);
+const struct watch_process *watchset__process(const struct watchset *ws, int i);
+const struct watch_process *watchset__find_pid(const struct watchset *ws, pid_t pid);
+
+/* Pods being watched, by uid (for output). */
+int watchset__npods(const struct watchset *ws);
+const char *watchset__pod_uid(const struct watchset *ws, int i);
+
+/* NULL-safe. */
+void watchset__free(struct watchset *ws);
+
+#endif /* PODSCOPE_WATCHSET_H */
