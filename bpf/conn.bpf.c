@@ -275,7 +275,14 @@ static __always_inline void emit(__u32 type, __u64 skaddr, const struct conn_sta
 		return;
 	}
 	e->ts_ns = now;
-	e->sock_id = skaddr ^ sock_id_salt;
+	{
+		/* under tp_btf skaddr is a typed pointer, and no math is allowed on
+		 * it: read it back as a plain number first */
+		__u64 id = 0;
+
+		bpf_probe_read_kernel(&id, sizeof(id), &skaddr);
+		e->sock_id = id ^ sock_id_salt;
+	}
 	__builtin_memcpy(&e->side, &c->side, sizeof(e->side));
 	__builtin_memcpy(e->laddr, c->laddr, 16);
 	__builtin_memcpy(e->raddr, c->raddr, 16);
@@ -532,15 +539,37 @@ static __always_inline int on_sys_enter(long id)
 	return 0;
 }
 
+static __always_inline void account_io(struct conn_state *c, __u64 skaddr, __u32 dir, __u64 bytes,
+				       __u64 dt, bool timed);
+static __always_inline struct conn_state *conn_adopt(__u64 skaddr, __u32 tgid, __u64 now);
+
 static __always_inline int on_sock_length(const struct sock *sk, int ret, int flags, __u32 dir)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
 	struct inflight *f = bpf_map_lookup_elem(&inflight, &tid);
 
-	if (!f || !f->start_ns)
-		return 0;
 	if (dir == 2 && (flags & MSG_PEEK))
 		return 0;
+	if (!f || !f->start_ns) {
+		/*
+		 * Not inside a syscall we saw enter: the call was already in
+		 * progress when podscope attached (a worker blocked in read()).
+		 * Count its bytes now; its duration is unknown.
+		 */
+		__u32 tgid = pid_tgid >> 32;
+		__u64 skaddr = (__u64)sk;
+		struct conn_state *c;
+
+		if (ret <= 0 || !bpf_map_lookup_elem(&target_tgids, &tgid))
+			return 0;
+		c = bpf_map_lookup_elem(&conns, &skaddr);
+		if (!c)
+			c = conn_adopt(skaddr, tgid, bpf_ktime_get_ns());
+		if (c)
+			account_io(c, skaddr, dir, (__u64)ret, 0, false);
+		return 0;
+	}
 	if (f->sk && f->sk != (__u64)sk)
 		return 0; /* one socket per call is all we attribute */
 	f->sk = (__u64)sk;
@@ -585,7 +614,6 @@ static __always_inline int on_sys_exit(void)
 	__u64 pid_tgid = bpf_get_current_pid_tgid(), now, dt;
 	__u32 tid = (__u32)pid_tgid;
 	struct inflight *f = bpf_map_lookup_elem(&inflight, &tid);
-	struct side_metrics *m;
 	struct conn_state *c;
 	__u64 skaddr, bytes;
 	__u32 dir;
@@ -607,16 +635,29 @@ static __always_inline int on_sys_exit(void)
 		if (!c)
 			return 0;
 	}
-	m = side_get(&c->side);
+	account_io(c, skaddr, dir, bytes, dt, true);
+	return 0;
+}
+
+/* Add one data-carrying call to the connection and its edge side. */
+static __always_inline void account_io(struct conn_state *c, __u64 skaddr, __u32 dir, __u64 bytes,
+				       __u64 dt, bool timed)
+{
+	struct side_metrics *m = side_get(&c->side);
+
 	if (dir == 1) {
 		c->bytes_sent += bytes;
 		c->writes += 1;
 		if (!m)
-			return 0;
+			return;
 		m->write_count += 1;
 		m->write_bytes += bytes;
-		m->write_ns += dt;
-		hist_add(&m->write_hist, dt);
+		if (timed) {
+			m->write_ns += dt;
+			hist_add(&m->write_hist, dt);
+		} else {
+			m->write_untimed += 1;
+		}
 		{
 			__u32 srtt = BPF_CORE_READ((struct tcp_sock *)skaddr, srtt_us) >> 3;
 
@@ -630,13 +671,16 @@ static __always_inline int on_sys_exit(void)
 		c->bytes_recv += bytes;
 		c->reads += 1;
 		if (!m)
-			return 0;
+			return;
 		m->read_count += 1;
 		m->read_bytes += bytes;
-		m->read_ns += dt;
-		hist_add(&m->read_hist, dt);
+		if (timed) {
+			m->read_ns += dt;
+			hist_add(&m->read_hist, dt);
+		} else {
+			m->read_untimed += 1;
+		}
 	}
-	return 0;
 }
 
 static __always_inline int on_retransmit(const struct sock *sk)

@@ -52,8 +52,9 @@ static __always_inline void stat_inc(__u32 which)
 		*v += 1;
 }
 
+/* @task: whose name to report (NULL: the current task). */
 static __always_inline void emit(__u32 type, __u32 tgid, __u32 parent, __u64 cgid,
-				 const struct target_ref *ref)
+				 const struct target_ref *ref, struct task_struct *task)
 {
 	struct target_event *e;
 
@@ -68,14 +69,22 @@ static __always_inline void emit(__u32 type, __u32 tgid, __u32 parent, __u64 cgi
 	e->tgid = tgid;
 	e->parent_tgid = parent;
 	e->container_idx = ref->container_idx;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (task)
+		BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	else
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline void add_tgid(__u32 tgid, const struct target_ref *ref)
+/* Returns false (and counts it) when the map is full: no event is sent then,
+ * so the process stays unknown and the next rescan picks it up. */
+static __always_inline bool add_tgid(__u32 tgid, const struct target_ref *ref)
 {
-	if (bpf_map_update_elem(&target_tgids, &tgid, ref, BPF_ANY))
+	if (bpf_map_update_elem(&target_tgids, &tgid, ref, BPF_ANY)) {
 		stat_inc(TSTAT_MAP_FULL);
+		return false;
+	}
+	return true;
 }
 
 static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child)
@@ -89,8 +98,8 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
 	ref = bpf_map_lookup_elem(&target_tgids, &ptgid);
 	if (!ref)
 		return 0;
-	add_tgid(ctgid, ref);
-	emit(TEV_FORK, ctgid, ptgid, 0, ref);
+	if (add_tgid(ctgid, ref))
+		emit(TEV_FORK, ctgid, ptgid, 0, ref, child);
 	return 0;
 }
 
@@ -106,27 +115,31 @@ static __always_inline int on_exec(void)
 		ref = bpf_map_lookup_elem(&target_tgids, &tgid);
 		if (!ref)
 			return 0;
-	} else {
-		add_tgid(tgid, ref);
+	} else if (!add_tgid(tgid, ref)) {
+		return 0;
 	}
-	emit(TEV_EXEC, tgid, 0, cgid, ref);
+	emit(TEV_EXEC, tgid, 0, cgid, ref, NULL);
 	return 0;
 }
 
 static __always_inline int on_exit(struct task_struct *task)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
-	__u32 pid = BPF_CORE_READ(task, pid);
 	struct target_ref *ref, copy;
 
-	if (pid != tgid) /* a thread, not the process */
+	/*
+	 * A process is gone when its last thread exits (signal->live has been
+	 * decremented before this tracepoint), not when the thread-group leader
+	 * does: the leader may pthread_exit() while other threads run.
+	 */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	ref = bpf_map_lookup_elem(&target_tgids, &tgid);
 	if (!ref)
 		return 0;
 	copy = *ref;
 	bpf_map_delete_elem(&target_tgids, &tgid);
-	emit(TEV_EXIT, tgid, 0, 0, &copy);
+	emit(TEV_EXIT, tgid, 0, 0, &copy, task);
 	return 0;
 }
 
@@ -142,8 +155,8 @@ static __always_inline int on_cgroup_attach(struct cgroup *dst, struct task_stru
 	ref = bpf_map_lookup_elem(&target_cgroups, &cgid);
 	if (!ref)
 		return 0;
-	add_tgid(tgid, ref);
-	emit(TEV_ATTACH, tgid, 0, cgid, ref);
+	if (add_tgid(tgid, ref))
+		emit(TEV_ATTACH, tgid, 0, cgid, ref, task);
 	return 0;
 }
 

@@ -62,11 +62,12 @@ struct side_metrics {
 	__u64 close_count, close_ns, close_timed;
 	__u64 rtt_count, rtt_sum_us;
 	__u64 retransmits, drops, resets, timeouts;
-	struct conn_hist write_hist;   /* ns in the write/send call */
-	struct conn_hist read_hist;    /* ns in the read/recv call */
-	struct conn_hist connect_hist; /* ns from SYN sent to established (client) */
-	struct conn_hist close_hist;   /* ns from local close (FIN) to TCP_CLOSE */
-	struct conn_hist rtt_hist;     /* us, smoothed RTT at each write */
+	__u64 write_untimed, read_untimed; /* calls in progress at attach: bytes, no time */
+	struct conn_hist write_hist;	   /* ns in the write/send call */
+	struct conn_hist read_hist;	   /* ns in the read/recv call */
+	struct conn_hist connect_hist;	   /* ns from SYN sent to established (client) */
+	struct conn_hist close_hist;	   /* ns from local close (FIN) to TCP_CLOSE */
+	struct conn_hist rtt_hist;	   /* us, smoothed RTT at each write */
 };
 
 /* Per-connection state (conns map, keyed by the socket). */

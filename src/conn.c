@@ -87,8 +87,8 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void
 	t->skel = load_variant("_btf", target_tgids_fd, &err);
 	t->mechanism = "tp_btf";
 	if (!t->skel) {
-		pr_debug("connection tracer: tp_btf unavailable (%s), trying raw_tp",
-			 strerror(-err));
+		pr_warn("connection tracer: tp_btf failed (%s), falling back to raw_tp",
+			strerror(-err));
 		t->skel = load_variant("_raw", target_tgids_fd, &err);
 		t->mechanism = "raw_tp";
 	}

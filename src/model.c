@@ -59,6 +59,7 @@ struct model {
 	int nprocs;
 	uint64_t connects, accepts, adopts, closes, close_reasons[4];
 	struct model_lost lost;
+	const char *mech_targets, *mech_conns;
 	struct btf *btf;
 	bool btf_tried;
 	const struct btf_type *drop_enum;
@@ -116,32 +117,39 @@ static void addr_text(const uint8_t *addr, uint8_t family, char *buf, size_t len
 		snprintf(buf, len, "?");
 }
 
+static void remember_proc(struct model *m, const struct watch_process *p)
+{
+	struct proc_info *np;
+	int j;
+
+	for (j = 0; j < m->nprocs; j++)
+		if (m->procs[j].pid == p->pid) {
+			m->procs[j].idx = p->idx;
+			memcpy(m->procs[j].comm, p->comm, sizeof(p->comm));
+			return;
+		}
+	np = realloc(m->procs, (size_t)(m->nprocs + 1) * sizeof(*np));
+	if (!np)
+		return;
+	m->procs = np;
+	np[m->nprocs].pid = p->pid;
+	np[m->nprocs].idx = p->idx;
+	memcpy(np[m->nprocs].comm, p->comm, sizeof(p->comm));
+	m->nprocs++;
+}
+
 /* Remember every watched process we have seen (names survive exits). */
 static void refresh_procs(struct model *m)
 {
-	int i, j, n = watchset__nprocesses(m->ws);
+	int i, n = watchset__nprocesses(m->ws);
 
-	for (i = 0; i < n; i++) {
-		const struct watch_process *p = watchset__process(m->ws, i);
-		struct proc_info *np;
+	for (i = 0; i < n; i++)
+		remember_proc(m, watchset__process(m->ws, i));
+}
 
-		for (j = 0; j < m->nprocs; j++)
-			if (m->procs[j].pid == p->pid)
-				break;
-		if (j < m->nprocs) {
-			m->procs[j].idx = p->idx;
-			memcpy(m->procs[j].comm, p->comm, sizeof(p->comm));
-			continue;
-		}
-		np = realloc(m->procs, (size_t)(m->nprocs + 1) * sizeof(*np));
-		if (!np)
-			return;
-		m->procs = np;
-		np[m->nprocs].pid = p->pid;
-		np[m->nprocs].idx = p->idx;
-		memcpy(np[m->nprocs].comm, p->comm, sizeof(p->comm));
-		m->nprocs++;
-	}
+void model__on_process(struct model *m, const struct watch_process *p)
+{
+	remember_proc(m, p);
 }
 
 static const struct proc_info *proc_lookup(const struct model *m, pid_t pid)
@@ -417,6 +425,12 @@ void model__set_lost(struct model *m, const struct model_lost *lost)
 	m->lost = *lost;
 }
 
+void model__set_mechanisms(struct model *m, const char *targets, const char *connections)
+{
+	m->mech_targets = targets;
+	m->mech_conns = connections;
+}
+
 int model__nedges(const struct model *m)
 {
 	return m->nedges;
@@ -632,6 +646,9 @@ json_t *model__snapshot_json(struct model *m, double window_seconds)
 			 (json_int_t)m->lost.conn[CSTAT_DROPS_FULL], "non_tcp_io_ignored",
 			 (json_int_t)m->lost.conn[CSTAT_NOT_TCP]);
 	json_object_set_new(root, "lost", lost);
+	json_object_set_new(root, "probes",
+			    json_pack("{s:s?, s:s?}", "targets", m->mech_targets, "connections",
+				      m->mech_conns));
 	return root;
 }
 

@@ -56,6 +56,9 @@ struct model;
 /* @ws: the watched set (names for PIDs and containers); @pods: for IP -> pod. */
 struct model *model__new(struct watchset *ws, const struct target_set *pods);
 
+/* A watched process started: remember its name even if it exits before the next build. */
+void model__on_process(struct model *m, const struct watch_process *p);
+
 /* Lifecycle event from the connection tracer. */
 void model__on_conn_event(struct model *m, const struct conn_event *e);
 
@@ -67,6 +70,9 @@ void model__add_drop(struct model *m, const struct side_key *key, uint32_t reaso
 int model__build_edges(struct model *m);
 
 void model__set_lost(struct model *m, const struct model_lost *lost);
+
+/* Which mechanism each probe set was attached with (shown in the snapshot). */
+void model__set_mechanisms(struct model *m, const char *targets, const char *connections);
 
 int model__nedges(const struct model *m);
 const struct edge *model__edge(const struct model *m, int i);

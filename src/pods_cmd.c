@@ -515,7 +515,7 @@ static int follow(const struct pods_opts *o, struct target_set *set, const bool 
 			       (unsigned long long)lost[TSTAT_MAP_FULL]);
 		else if (lost[TSTAT_RINGBUF_DROPS] || lost[TSTAT_MAP_FULL])
 			printf("# lost: %llu events (ring buffer full), %llu processes (map full); "
-			       "rescans recover them\n",
+			       "the next rescan recovers them\n",
 			       (unsigned long long)lost[TSTAT_RINGBUF_DROPS],
 			       (unsigned long long)lost[TSTAT_MAP_FULL]);
 	}
@@ -535,6 +535,10 @@ int cmd_pods(int argc, char **argv)
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	if (o.follow) { /* before loading: a signal during start-up must not be lost */
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
 	if (target_resolve(&o.resolve, &set, err, sizeof(err))) {
 		pr_error("%s", err);
 		return 1;
@@ -558,8 +562,6 @@ int cmd_pods(int argc, char **argv)
 	}
 	fflush(stdout);
 	if (o.follow) {
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
 		rc = follow(&o, &set, keep);
 		if (rc) {
 			pr_error("--follow: %s", strerror(-rc));

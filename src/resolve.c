@@ -109,6 +109,8 @@ fail:
 		snprintf(err, errlen, "Kubernetes API: %s", set->sources[TSRC_K8S].detail);
 		return rc;
 	}
+	/* tried because it looked configured, and failed: worth a warning */
+	pr_warn("Kubernetes API skipped: %s", set->sources[TSRC_K8S].detail);
 	return 0;
 }
 
@@ -207,6 +209,7 @@ fail:
 		snprintf(err, errlen, "Docker API: %s", set->sources[TSRC_DOCKER].detail);
 		return rc;
 	}
+	pr_warn("Docker API skipped: %s", set->sources[TSRC_DOCKER].detail);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "procfs.h"
 #include "target.h"
+#include "watchset.h"
 
 const char *target_source_name(enum target_source src)
 {
@@ -115,8 +116,12 @@ static int read_process(const char *proc_root, pid_t pid, struct target_process 
 	if (n < 0)
 		return (int)n;
 	p->pid = pid;
+	/* a zombie has exited: it holds no sockets and must not be watched */
+	if (!status_field(status, "State", field, sizeof(field)) &&
+	    (field[0] == 'Z' || field[0] == 'X'))
+		return -ESRCH;
 	if (!status_field(status, "Name", field, sizeof(field)))
-		snprintf(p->comm, sizeof(p->comm), "%.15s", field);
+		comm_sanitize(p->comm, field);
 	if (!status_field(status, "PPid", field, sizeof(field)))
 		p->ppid = (pid_t)atoi(field);
 	if (!status_field(status, "Uid", field, sizeof(field))) {

@@ -76,7 +76,8 @@ struct tracker *tracker__new(tracker_event_fn fn, void *ctx)
 	t->skel = load_variant("_btf", &err);
 	t->mechanism = "tp_btf";
 	if (!t->skel) {
-		pr_debug("target tracker: tp_btf unavailable (%s), trying raw_tp", strerror(-err));
+		pr_warn("target tracker: tp_btf failed (%s), falling back to raw_tp",
+			strerror(-err));
 		t->skel = load_variant("_raw", &err);
 		t->mechanism = "raw_tp";
 	}

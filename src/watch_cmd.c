@@ -256,6 +256,8 @@ static void on_process(void *ctx, const char *event, const char *why, const stru
 
 	(void)parent;
 	pr_debug("process %s: %d %s (%s)", event, p->pid, p->comm, why);
+	if (wc->model)
+		model__on_process(wc->model, p);
 	/* a process found by a rescan may hold sockets we never saw open */
 	if (!strcmp(event, "start") && !strcmp(why, "rescan") && wc->conn)
 		conn_tracer__seed_process(wc->conn, p->pid, p->idx);
@@ -319,6 +321,10 @@ int cmd_watch(int argc, char **argv)
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	/* before anything is loaded: a signal during start-up must not be lost
+	 * (background jobs of scripts even start with SIGINT ignored) */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	if (target_resolve(&o.resolve, &set, err, sizeof(err))) {
 		pr_error("%s", err);
 		return 1;
@@ -338,6 +344,8 @@ int cmd_watch(int argc, char **argv)
 		pr_error("out of memory");
 		goto out;
 	}
+	model__set_mechanisms(wc.model, tracker__mechanism(watchset__tracker(ws)),
+			      conn_tracer__mechanism(wc.conn));
 	for (i = 0; i < watchset__nprocesses(ws); i++) {
 		const struct watch_process *p = watchset__process(ws, i);
 		int n = conn_tracer__seed_process(wc.conn, p->pid, p->idx);
@@ -349,8 +357,6 @@ int cmd_watch(int argc, char **argv)
 		watchset__npods(ws), watchset__nprocesses(ws),
 		tracker__mechanism(watchset__tracker(ws)), conn_tracer__mechanism(wc.conn));
 
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	live = !o.json && !o.csv && isatty(STDOUT_FILENO);
 	start = now_ns();
 	next_draw = start + o.interval_ns;

@@ -17,6 +17,7 @@
 
 struct watchset {
 	const struct resolve_opts *ro;
+	uint64_t generation; /* bumped when a rescan starts */
 	struct tracker *tracker;
 	struct watch_container *wc;
 	int nwc;
@@ -78,6 +79,16 @@ static struct watch_process *find_proc(const struct watchset *ws, pid_t pid)
 	return NULL;
 }
 
+/* Task names are bytes: keep printable ASCII so every output stays valid (JSON is UTF-8). */
+void comm_sanitize(char dst[16], const char *src)
+{
+	int i;
+
+	for (i = 0; i < 15 && src[i]; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
+}
+
 static struct watch_process *add_proc(struct watchset *ws, pid_t pid, uint32_t idx,
 				      const char *comm)
 {
@@ -89,7 +100,8 @@ static struct watch_process *add_proc(struct watchset *ws, pid_t pid, uint32_t i
 	n = &ws->procs[ws->nprocs++];
 	n->pid = pid;
 	n->idx = idx;
-	snprintf(n->comm, sizeof(n->comm), "%.15s", comm);
+	n->gen = ws->generation;
+	comm_sanitize(n->comm, comm);
 	return n;
 }
 
@@ -122,7 +134,7 @@ static void on_target_event(void *ctx, const struct target_event *e)
 	}
 	if (p) {
 		if (e->type == TEV_EXEC) /* same process, new program */
-			snprintf(p->comm, sizeof(p->comm), "%s", comm);
+			comm_sanitize(p->comm, comm);
 		return;
 	}
 	p = add_proc(ws, (pid_t)e->tgid, e->container_idx, comm);
@@ -176,19 +188,43 @@ static int sync_set(struct watchset *ws, const struct target_set *set, const boo
 }
 
 /* Forget processes a rescan no longer finds in the watched pods. */
-static void prune(struct watchset *ws, struct target_set *set)
+/* true when /proc says the process is gone (or a zombie). */
+static bool process_gone(pid_t pid)
+{
+	char path[64], buf[256], *paren;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return !paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X';
+}
+
+/*
+ * Forget processes a rescan no longer finds in the watched pods: only those
+ * known before the scan began (newer ones may simply postdate it), and only
+ * when they are really gone or now belong to a pod we do not watch.
+ */
+static void prune(struct watchset *ws, struct target_set *set, uint64_t scan_gen)
 {
 	int i = 0, u;
 
 	while (i < ws->nprocs) {
 		struct watch_process *p = &ws->procs[i], gone;
 		struct target_pod *pod = NULL;
-		bool kept = false;
+		bool kept = false, found;
 
-		if (target_set__find_pid(set, p->pid, &pod, NULL))
+		found = target_set__find_pid(set, p->pid, &pod, NULL);
+		if (found)
 			for (u = 0; u < ws->nuids; u++)
 				kept |= !strcmp(ws->uids[u], pod->meta.uid);
-		if (kept) {
+		if (kept || p->gen >= scan_gen || (!found && !process_gone(p->pid))) {
 			i++;
 			continue;
 		}
@@ -201,6 +237,7 @@ static void prune(struct watchset *ws, struct target_set *set)
 
 static int rescan(struct watchset *ws)
 {
+	uint64_t scan_gen = ++ws->generation;
 	struct target_set fresh;
 	char err[512];
 	bool *keep;
@@ -222,7 +259,7 @@ static int rescan(struct watchset *ws)
 	tracker__poll(ws->tracker, 0);
 	rc = sync_set(ws, &fresh, keep, true);
 	if (!rc)
-		prune(ws, &fresh);
+		prune(ws, &fresh, scan_gen);
 	free(keep);
 	target_set__free(&fresh);
 	return rc;

@@ -31,7 +31,11 @@ struct watch_process {
 	pid_t pid;
 	uint32_t idx; /* watch_container index */
 	char comm[16];
+	uint64_t gen; /* rescan generation when it was added */
 };
+
+/* Copy a task name keeping printable ASCII only ('?' for other bytes). */
+void comm_sanitize(char dst[16], const char *src);
 
 /* @event: "start" or "exit"; @why: fork, exec, exit, cgroup-attach, rescan. */
 typedef void (*watchset_proc_fn)(void *ctx, const char *event, const char *why,

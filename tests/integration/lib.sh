@@ -21,7 +21,7 @@ not_ok() {
 check() {
 	local desc=$1
 	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+	if "$@" >/dev/null; then ok "$desc"; else not_ok "$desc"; fi
 }
 
 # check_eq DESCRIPTION EXPECTED ACTUAL

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016
+# `podscope watch` on the pod lab, asserting numbers it could get wrong:
+# accepts equal the connections the client opened, the two ends of every
+# pod-local edge agree to the byte, byte totals equal what the proxy and the
+# client counted, retransmits and drops appear exactly when a lab rule drops
+# packets (reason NETFILTER_DROP), IPv6 works, and nothing stays attached.
+set -u
+. "$(dirname "$0")/../integration/lib.sh"
+LAB=$ROOT/lab/podscope-lab
+TMP=$(mktemp -d)
+N=30
+cleanup() {
+	[ -n "${WATCH_PID:-}" ] && kill "$WATCH_PID" 2>/dev/null
+	[ -n "${V6_SERVER:-}" ] && kill "$V6_SERVER" 2>/dev/null
+	[ -n "${V6_CLIENT:-}" ] && kill "$V6_CLIENT" 2>/dev/null
+	nsenter --net=/run/netns/psl-reviews iptables -D OUTPUT -p tcp -d 198.18.0.12 --dport 9080 \
+		-m statistic --mode random --probability 0.2 -j DROP 2>/dev/null
+	"$LAB" down >/dev/null 2>&1
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+"$LAB" status --json >"$TMP/pods.json"
+ACCESS_REVIEWS=/run/podscope-lab/reviews/istio-proxy.access.log
+
+# Start watch, wait until it is attached (its programs are loaded).
+start_watch() { # start_watch OUTFILE DURATION ARGS...
+	local out=$1 dur=$2
+	shift 2
+	local before
+	before=$(bpftool prog show | grep -c ' name ps_')
+	"$PODSCOPE" watch --pods-file "$TMP/pods.json" --duration "$dur" "$@" >"$out" 2>"$out.err" &
+	WATCH_PID=$!
+	for _ in $(seq 100); do
+		[ "$(bpftool prog show | grep -c ' name ps_')" -gt "$before" ] && break
+		sleep 0.05
+	done
+	sleep 0.3 # seeding /proc sockets happens right after attach
+}
+wait_watch() {
+	wait "$WATCH_PID"
+	local rc=$?
+	WATCH_PID=
+	return $rc
+}
+edge() { # edge FILE CLIENT_POD CLIENT_CONTAINER SERVER_POD SERVER_CONTAINER -> one edge object
+	jq -c --arg cp "$2" --arg cc "$3" --arg sp "$4" --arg sc "$5" \
+		'[.edges[] | select((.client.pod // "") == $cp and (.client.container // "") == $cc and .server.pod == $sp and .server.container == $sc)] | first' "$1"
+}
+
+# Bytes the kernel counted (ss -ti) on the app-side sockets of sidecar -> app
+# connections in a pod: "sent received", summed over established sockets.
+ss_app_bytes() {
+	nsenter --net="/run/netns/psl-$1" ss -tinH state established '( sport = :9080 )' |
+		awk '{ for (i = 1; i <= NF; i++) { if ($i ~ /^bytes_sent:/) { split($i, a, ":"); s += a[2] }
+			if ($i ~ /^bytes_received:/) { split($i, b, ":"); r += b[2] } } }
+			END { print s + 0, r + 0 }'
+}
+
+# --- 1. N fresh connections through the two-sidecar chain --------------------
+ss_before=$(ss_app_bytes reviews)
+start_watch "$TMP/w1.json" 6s --pod default/reviews --pod default/ratings --json
+log_before=$(wc -l <"$ACCESS_REVIEWS")
+curl_bytes=0
+ok_requests=0
+for _ in $(seq $N); do
+	out=$(curl -s -o /dev/null -w '%{http_code} %{size_header} %{size_download} %{size_request}' \
+		http://198.18.0.11:9080/)
+	read -r code hdr body req <<<"$out"
+	[ "$code" == 200 ] && ok_requests=$((ok_requests + 1))
+	curl_bytes=$((curl_bytes + hdr + body))
+	curl_req=$((${curl_req:-0} + req))
+done
+wait_watch
+check_eq "watch --json exits 0" 0 $?
+check_eq "all $N requests succeeded" "$N" "$ok_requests"
+check "snapshot is valid JSON" jq empty "$TMP/w1.json"
+check_eq "schema" podscope.snapshot/v1 "$(jq -r .schema "$TMP/w1.json")"
+check_eq "two-sidecar topology: 5 edges" 5 "$(jq '.edges | length' "$TMP/w1.json")"
+
+inbound=$(jq -c '[.edges[] | select(.server.pod == "default/reviews" and .server.container == "istio-proxy" and .server.port == 15006)] | first' "$TMP/w1.json")
+check_eq "inbound edge: accepts at the reviews sidecar = $N curl connections" "$N" \
+	"$(jq .server_side.connect.count <<<"$inbound")"
+check_eq "inbound edge: client is outside (node root ns, 198.18.0.1)" "198.18.0.1 null" \
+	"$(jq -r '"\(.client.addr) \(.client.pid)"' <<<"$inbound")"
+check_eq "inbound edge: sidecar wrote exactly what curl received (headers + bodies)" \
+	"$curl_bytes" "$(jq .server_side.write.bytes <<<"$inbound")"
+check_eq "inbound edge: sidecar read exactly what curl sent" \
+	"$curl_req" "$(jq .server_side.read.bytes <<<"$inbound")"
+check_eq "inbound edge: $N requests in the sidecar's access log" "$N" \
+	"$(tail -n +"$((log_before + 1))" "$ACCESS_REVIEWS" | grep -c 'fe=inbound')"
+check_eq "inbound edge: closes = $N, all normal" "$N" "$(jq .server_side.close.count <<<"$inbound")"
+
+ss_after=$(ss_app_bytes reviews)
+e=$(edge "$TMP/w1.json" default/reviews istio-proxy default/reviews app)
+read -r sb rb <<<"$ss_before"
+read -r sa ra <<<"$ss_after"
+check_eq "reviews app: written/read bytes agree with the kernel's own socket counters (ss -ti)" \
+	"$((sa - sb)) $((ra - rb))" "$(jq -r '"\(.server_side.write.bytes) \(.server_side.read.bytes)"' <<<"$e")"
+for pod in reviews ratings; do
+	e=$(edge "$TMP/w1.json" "default/$pod" istio-proxy "default/$pod" app)
+	check "$pod: sidecar -> app edge exists with both sides" \
+		jq -e '.client_side != null and .server_side != null' <<<"$e"
+	check_eq "$pod: sidecar write bytes == app read bytes (exact)" \
+		"$(jq .client_side.write.bytes <<<"$e")" "$(jq .server_side.read.bytes <<<"$e")"
+	check_eq "$pod: app write bytes == sidecar read bytes (exact)" \
+		"$(jq .server_side.write.bytes <<<"$e")" "$(jq .client_side.read.bytes <<<"$e")"
+	check "$pod: keep-alive pooling: at most 2 connects sidecar -> app for $N requests" \
+		jq -e '.client_side.connect.count <= 2 and .server_side.connect.count <= 2' <<<"$e"
+	check_eq "$pod: dialed 127.0.0.1:9080" "127.0.0.1:9080" "$(jq -r .dialed <<<"$e")"
+done
+# reviews app -> its sidecar's outbound listener (REDIRECT: dialed ratings, served on 15001)
+e=$(edge "$TMP/w1.json" default/reviews app default/reviews istio-proxy)
+check_eq "outbound capture: app dialed ratings, sidecar served on 15001" "198.18.0.12:9080 15001" \
+	"$(jq -r '"\(.dialed) \(.server.port)"' <<<"$e")"
+check_eq "outbound capture: bytes agree both ways" \
+	"$(jq '[.client_side.write.bytes, .client_side.read.bytes] | join(" ")' <<<"$e" | tr -d '"')" \
+	"$(jq '[.server_side.read.bytes, .server_side.write.bytes] | join(" ")' <<<"$e" | tr -d '"')"
+e=$(edge "$TMP/w1.json" default/reviews istio-proxy default/ratings istio-proxy)
+check_eq "sidecar -> sidecar across pods: bytes agree both ways" \
+	"$(jq '[.client_side.write.bytes, .client_side.read.bytes] | join(" ")' <<<"$e" | tr -d '"')" \
+	"$(jq '[.server_side.read.bytes, .server_side.write.bytes] | join(" ")' <<<"$e" | tr -d '"')"
+check_eq "ratings served $N requests: its app read $N requests' worth of calls" "$N" \
+	"$(edge "$TMP/w1.json" default/ratings istio-proxy default/ratings app | jq .server_side.read.count)"
+check_eq "no retransmits without a drop rule" 0 "$(jq '[.edges[] | (.client_side.retransmits // 0), (.server_side.retransmits // 0)] | add' "$TMP/w1.json")"
+check_eq "no drops without a drop rule" 0 "$(jq '[.edges[] | (.client_side.drops // 0), (.server_side.drops // 0)] | add' "$TMP/w1.json")"
+check_eq "nothing lost" 0 "$(jq '[.lost[]] | add' "$TMP/w1.json")"
+check_eq "hot paths on tp_btf (doctor says it works here)" "tp_btf tp_btf" \
+	"$(jq -r '"\(.probes.targets) \(.probes.connections)"' "$TMP/w1.json")"
+check_eq "processes: the 4 proxies and apps" "app app istio-proxy istio-proxy" \
+	"$(jq -r '[.processes[].container] | sort | join(" ")' "$TMP/w1.json")"
+check "RTT measured on writes" jq -e '[.edges[].client_side.rtt_us.count // 0] | add > 0' "$TMP/w1.json"
+check "write time histogram filled" jq -e '[.edges[].client_side.write.hist // [] | add // 0] | add > 0' "$TMP/w1.json"
+
+# --- 2. a lab rule drops 20% of reviews sidecar -> ratings packets ------------
+nsenter --net=/run/netns/psl-reviews iptables -A OUTPUT -p tcp -d 198.18.0.12 --dport 9080 \
+	-m statistic --mode random --probability 0.2 -j DROP
+start_watch "$TMP/w2.json" 8s --pod default/reviews --pod default/ratings --json
+for _ in $(seq 20); do curl -s -m 5 -o /dev/null http://198.18.0.11:9080/; done
+wait_watch
+nsenter --net=/run/netns/psl-reviews iptables -D OUTPUT -p tcp -d 198.18.0.12 --dport 9080 \
+	-m statistic --mode random --probability 0.2 -j DROP
+e=$(edge "$TMP/w2.json" default/reviews istio-proxy default/ratings istio-proxy)
+check "with the drop rule: retransmits > 0 on reviews sidecar -> ratings (either end)" \
+	jq -e '.client_side.retransmits + .server_side.retransmits > 0' <<<"$e"
+check "with the drop rule: drops > 0 with reason NETFILTER_DROP" \
+	jq -e '.client_side.drop_reasons.NETFILTER_DROP > 0 and ([.client_side.drop_reasons[]] | add) == .client_side.drops' <<<"$e"
+e=$(edge "$TMP/w2.json" default/reviews istio-proxy default/reviews app)
+check_eq "the sidecar -> app edge is untouched: 0 drops" 0 "$(jq '.client_side.drops + .server_side.drops' <<<"$e")"
+
+# --- 3. CSV -------------------------------------------------------------------
+start_watch "$TMP/w3.csv" 3s --pod default/reviews --csv
+for _ in $(seq 5); do curl -s -o /dev/null http://198.18.0.11:9080/; done
+wait_watch
+check_eq "CSV header" client_pid "$(head -1 "$TMP/w3.csv" | cut -d, -f1)"
+check "CSV has rows for client and server sides" bash -c "grep -c ',client,' '$TMP/w3.csv' | grep -qv '^0$' && grep -c ',server,' '$TMP/w3.csv' | grep -qv '^0$'"
+
+# --- 4. IPv6 (root-namespace loopback, bare processes as targets) --------------
+python3 -m http.server --bind ::1 18080 --directory "$TMP" >/dev/null 2>&1 &
+V6_SERVER=$!
+echo hello-v6 >"$TMP/v6.txt"
+GO=$TMP/go
+bash -c "while [ ! -e '$GO' ]; do sleep 0.05; done; for i in 1 2 3 4 5; do curl -s -6 -o /dev/null 'http://[::1]:18080/v6.txt'; done; sleep 30" &
+V6_CLIENT=$!
+for _ in $(seq 50); do ss -ltnpH 'sport = :18080' | grep -q "pid=$V6_SERVER," && break; sleep 0.1; done
+check "IPv6: our server listens on [::1]:18080" bash -c "ss -ltnpH 'sport = :18080' | grep -q 'pid=$V6_SERVER,'"
+start_watch "$TMP/w4.json" 4s --pid "$V6_SERVER" --pid "$V6_CLIENT" --json
+touch "$GO"
+wait_watch
+# each curl is its own process, so each is its own edge: add them up
+v6=$(jq -c '[.edges[] | select(.dialed == "[::1]:18080")] | {n: length,
+	connects: (map(.client_side.connect.count // 0) | add), accepts: (map(.server_side.connect.count // 0) | add),
+	cread: (map(.client_side.read.bytes // 0) | add), swrite: (map(.server_side.write.bytes // 0) | add),
+	servers: (map(.server.pid) | unique), comms: (map(.client.comm) | unique)}' "$TMP/w4.json")
+check_eq "IPv6: 5 edges, one per curl process" 5 "$(jq .n <<<"$v6")"
+check_eq "IPv6: 5 connects from the client's curl children" 5 "$(jq .connects <<<"$v6")"
+check_eq "IPv6: 5 accepts at the server" 5 "$(jq .accepts <<<"$v6")"
+check_eq "IPv6: bytes agree" "$(jq .cread <<<"$v6")" "$(jq .swrite <<<"$v6")"
+check_eq "IPv6: the server is the python process" "[$V6_SERVER]" "$(jq -c .servers <<<"$v6")"
+check_eq "IPv6: short-lived clients keep their names" '["curl"]' "$(jq -c .comms <<<"$v6")"
+kill "$V6_SERVER" "$V6_CLIENT" 2>/dev/null
+V6_SERVER=
+V6_CLIENT=
+
+# --- 5. bad input and exits ---------------------------------------------------
+one_line_fail() {
+	local err rc
+	err=$("$PODSCOPE" watch "$@" 2>&1 >/dev/null)
+	rc=$?
+	[ "$rc" -ne 0 ] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && [ -n "$err" ]
+}
+check "no target" one_line_fail --duration 1s
+check "unknown pod" one_line_fail --pods-file "$TMP/pods.json" --pod default/nope --duration 1s
+check "vanished pid" one_line_fail --pid 999999 --duration 1s
+check "--json with --csv" one_line_fail --pod default/reviews --json --csv
+check "bad duration" one_line_fail --pod default/reviews --duration soon
+for sig in INT TERM KILL; do
+	"$PODSCOPE" watch --pods-file "$TMP/pods.json" --pod default/reviews --json >"$TMP/sig.json" 2>/dev/null &
+	pid=$!
+	for _ in $(seq 100); do bpftool prog show | grep -q ' name ps_state' && break; sleep 0.05; done
+	curl -s -o /dev/null http://198.18.0.11:9080/
+	kill -s "$sig" "$pid"
+	wait "$pid"
+	rc=$?
+	if [ "$sig" != KILL ]; then
+		check_eq "SIG$sig: exits 0 and still writes its snapshot" "0 podscope.snapshot/v1" \
+			"$rc $(jq -r .schema "$TMP/sig.json" 2>/dev/null)"
+	fi
+	for _ in $(seq 40); do [ "$(bpftool prog show | grep -c ' name ps_')" -eq 0 ] && break; sleep 0.1; done
+	check_eq "after SIG$sig: no BPF program of ours" 0 "$(bpftool prog show | grep -c ' name ps_')"
+	check_eq "after SIG$sig: no BPF link of ours" 0 "$(bpftool link show | grep -c 'ps_')"
+done
+check_eq "the chain still works after all that" 200 \
+	"$(curl -s -o /dev/null -w '%{http_code}' http://198.18.0.11:9080/)"
+
+finish
