@@ -20,6 +20,7 @@
 #include "conn.h"
 #include "conn.skel.h"
 #include "log.h"
+#include "probe_select.h"
 
 struct conn_tracer {
 	struct conn_bpf *skel;
@@ -84,11 +85,12 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void
 	t->fn = fn;
 	t->ctx = ctx;
 	t->ncpus = libbpf_num_possible_cpus();
-	t->skel = load_variant("_btf", target_tgids_fd, &err);
+	t->skel = probe_force_raw_tp() ? NULL : load_variant("_btf", target_tgids_fd, &err);
 	t->mechanism = "tp_btf";
 	if (!t->skel) {
-		pr_warn("connection tracer: tp_btf failed (%s), falling back to raw_tp",
-			strerror(-err));
+		if (err)
+			pr_warn("connection tracer: tp_btf failed (%s), falling back to raw_tp",
+				strerror(-err));
 		t->skel = load_variant("_raw", target_tgids_fd, &err);
 		t->mechanism = "raw_tp";
 	}

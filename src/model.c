@@ -487,10 +487,13 @@ static json_t *hist_json(const struct conn_hist *h)
 	return a;
 }
 
-static json_t *io_json(uint64_t count, uint64_t bytes, uint64_t ns, const struct conn_hist *h)
+/* @untimed: calls already in progress at attach (bytes counted, duration unknown). */
+static json_t *io_json(uint64_t count, uint64_t bytes, uint64_t ns, uint64_t untimed,
+		       const struct conn_hist *h)
 {
-	return json_pack("{s:I, s:I, s:I, s:o}", "count", (json_int_t)count, "bytes",
-			 (json_int_t)bytes, "time_ns", (json_int_t)ns, "hist", hist_json(h));
+	return json_pack("{s:I, s:I, s:I, s:I, s:o}", "count", (json_int_t)count, "bytes",
+			 (json_int_t)bytes, "time_ns", (json_int_t)ns, "untimed",
+			 (json_int_t)untimed, "hist", hist_json(h));
 }
 
 static json_t *metrics_json(struct model *m, const struct side_metrics *s, bool client,
@@ -500,9 +503,11 @@ static json_t *metrics_json(struct model *m, const struct side_metrics *s, bool 
 	int i;
 
 	json_object_set_new(o, "write",
-			    io_json(s->write_count, s->write_bytes, s->write_ns, &s->write_hist));
+			    io_json(s->write_count, s->write_bytes, s->write_ns, s->write_untimed,
+				    &s->write_hist));
 	json_object_set_new(o, "read",
-			    io_json(s->read_count, s->read_bytes, s->read_ns, &s->read_hist));
+			    io_json(s->read_count, s->read_bytes, s->read_ns, s->read_untimed,
+				    &s->read_hist));
 	connect = json_pack("{s:I, s:I}", "count", (json_int_t)s->connect_count, "errors",
 			    (json_int_t)s->connect_errors);
 	/* the server side sees accepts, not the handshake: no time is measured there */

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "probe_select.h"
 #include "tracker.h"
 #include "targets.skel.h"
 
@@ -73,7 +74,7 @@ struct tracker *tracker__new(tracker_event_fn fn, void *ctx)
 		return NULL;
 	t->fn = fn;
 	t->ctx = ctx;
-	t->skel = load_variant("_btf", &err);
+	t->skel = probe_force_raw_tp() ? NULL : load_variant("_btf", &err);
 	t->mechanism = "tp_btf";
 	if (!t->skel) {
 		pr_warn("target tracker: tp_btf failed (%s), falling back to raw_tp",

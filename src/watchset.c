@@ -173,7 +173,9 @@ static int sync_set(struct watchset *ws, const struct target_set *set, const boo
 
 				if (find_proc(ws, tp->pid))
 					continue;
-				rc = tracker__add_tgid(ws->tracker, tp->pid, (uint32_t)idx, flags);
+				rc = ws->tracker ? tracker__add_tgid(ws->tracker, tp->pid,
+								     (uint32_t)idx, flags)
+						 : 0;
 				if (rc)
 					return rc;
 				p = add_proc(ws, tp->pid, (uint32_t)idx, tp->comm);
@@ -265,8 +267,9 @@ static int rescan(struct watchset *ws)
 	return rc;
 }
 
-struct watchset *watchset__new(const struct resolve_opts *ro, const struct target_set *set,
-			       const bool *keep, uint64_t rescan_ns, watchset_proc_fn fn, void *ctx)
+static struct watchset *watchset_create(const struct resolve_opts *ro, const struct target_set *set,
+					const bool *keep, uint64_t rescan_ns, watchset_proc_fn fn,
+					void *ctx, bool live)
 {
 	struct watchset *ws = calloc(1, sizeof(*ws));
 	int i, rc;
@@ -287,8 +290,8 @@ struct watchset *watchset__new(const struct resolve_opts *ro, const struct targe
 			if (!ws->uids[ws->nuids++])
 				goto nomem;
 		}
-	ws->tracker = tracker__new(on_target_event, ws);
-	if (!ws->tracker) {
+	ws->tracker = live ? tracker__new(on_target_event, ws) : NULL;
+	if (live && !ws->tracker) {
 		rc = errno;
 		watchset__free(ws);
 		errno = rc;
@@ -308,9 +311,20 @@ nomem:
 	return NULL;
 }
 
+struct watchset *watchset__new(const struct resolve_opts *ro, const struct target_set *set,
+			       const bool *keep, uint64_t rescan_ns, watchset_proc_fn fn, void *ctx)
+{
+	return watchset_create(ro, set, keep, rescan_ns, fn, ctx, true);
+}
+
+struct watchset *watchset__new_offline(const struct target_set *set, const bool *keep)
+{
+	return watchset_create(NULL, set, keep, 0, NULL, NULL, false);
+}
+
 int watchset__poll(struct watchset *ws, int timeout_ms)
 {
-	int rc = tracker__poll(ws->tracker, timeout_ms);
+	int rc = ws->tracker ? tracker__poll(ws->tracker, timeout_ms) : 0;
 	uint64_t t;
 
 	if (rc < 0)

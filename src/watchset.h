@@ -53,6 +53,12 @@ struct watchset *watchset__new(const struct resolve_opts *ro, const struct targe
 			       const bool *keep, uint64_t rescan_ns, watchset_proc_fn fn,
 			       void *ctx);
 
+/*
+ * watchset__new_offline - the same tables from @set and @keep, with no BPF
+ * and no updates: for tests and for rendering saved data.
+ */
+struct watchset *watchset__new_offline(const struct target_set *set, const bool *keep);
+
 /* Deliver tracker events (wait at most @timeout_ms) and rescan when due. 0 or -errno. */
 int watchset__poll(struct watchset *ws, int timeout_ms);
 

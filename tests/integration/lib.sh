@@ -33,6 +33,13 @@ check_eq() {
 	fi
 }
 
+# lab_lock: hold the pod lab for the rest of this script. The lab is one per
+# machine; tests and benchmarks that bring it up and down must not overlap.
+lab_lock() {
+	exec 9>/run/podscope-lab.lock
+	flock -w 900 9 || { echo "could not get the lab lock /run/podscope-lab.lock"; exit 1; }
+}
+
 finish() {
 	echo "$(basename "$0"): $PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]

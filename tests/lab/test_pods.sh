@@ -6,6 +6,7 @@
 set -u
 . "$(dirname "$0")/../integration/lib.sh"
 LAB=$ROOT/lab/podscope-lab
+lab_lock
 TMP=$(mktemp -d)
 cleanup() {
 	[ -n "${FOLLOW_PID:-}" ] && kill "$FOLLOW_PID" 2>/dev/null

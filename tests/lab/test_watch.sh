@@ -8,6 +8,7 @@
 set -u
 . "$(dirname "$0")/../integration/lib.sh"
 LAB=$ROOT/lab/podscope-lab
+lab_lock
 TMP=$(mktemp -d)
 N=30
 cleanup() {
@@ -149,6 +150,18 @@ check "with the drop rule: drops > 0 with reason NETFILTER_DROP" \
 	jq -e '.client_side.drop_reasons.NETFILTER_DROP > 0 and ([.client_side.drop_reasons[]] | add) == .client_side.drops' <<<"$e"
 e=$(edge "$TMP/w2.json" default/reviews istio-proxy default/reviews app)
 check_eq "the sidecar -> app edge is untouched: 0 drops" 0 "$(jq '.client_side.drops + .server_side.drops' <<<"$e")"
+
+# --- 2b. the raw_tp fallback gives the same numbers ----------------------------
+PODSCOPE_FORCE_RAW_TP=1 start_watch "$TMP/w2b.json" 4s --pod default/reviews --json
+for _ in $(seq 10); do curl -s -o /dev/null http://198.18.0.11:9080/; done
+wait_watch
+check_eq "raw_tp fallback: both probe sets on raw_tp" "raw_tp raw_tp" \
+	"$(jq -r '"\(.probes.targets) \(.probes.connections)"' "$TMP/w2b.json")"
+check_eq "raw_tp fallback: 10 accepts at the reviews sidecar" 10 \
+	"$(jq '[.edges[] | select(.server.port == 15006)] | first | .server_side.connect.count' "$TMP/w2b.json")"
+e=$(edge "$TMP/w2b.json" default/reviews istio-proxy default/reviews app)
+check_eq "raw_tp fallback: sidecar -> app bytes exact" \
+	"$(jq .client_side.write.bytes <<<"$e")" "$(jq .server_side.read.bytes <<<"$e")"
 
 # --- 3. CSV -------------------------------------------------------------------
 start_watch "$TMP/w3.csv" 3s --pod default/reviews --csv
