@@ -34,8 +34,15 @@ step "podscope pods: the same node as podscope resolves it (names from the lab's
 "$LAB" status --json >"$TMPDIR_DEMO/pods.json"
 "$PODSCOPE" pods --pods-file "$TMPDIR_DEMO/pods.json"
 
-step "load: wrk from the loadgen pod through loadgen -> reviews sidecar -> reviews app -> reviews sidecar (outbound) -> ratings sidecar -> ratings app"
+step "load + podscope watch: wrk from the loadgen pod through loadgen -> reviews sidecar -> reviews app -> reviews sidecar (outbound) -> ratings sidecar -> ratings app"
+"$PODSCOPE" watch --pods-file "$TMPDIR_DEMO/pods.json" --pod default/reviews --pod default/ratings \
+	--duration 8s >"$TMPDIR_DEMO/watch.txt" &
+watch_pid=$!
+sleep 1.5 # attach
 "$LAB" load --duration 5s --connections 8
+wait "$watch_pid"
+step "what podscope measured on each edge (client and server side of every hop)"
+cat "$TMPDIR_DEMO/watch.txt"
 
 step "the pods as a Kubernetes PodList (lab status --json)"
 "$LAB" status --json | jq -c '.items[] | {pod: "\(.metadata.namespace)/\(.metadata.name)", ip: .status.podIP, containers: [.spec.containers[].name]}'

@@ -213,6 +213,23 @@ fail:
 	return 0;
 }
 
+/* true when /proc/<pid>/cgroup names container @id. */
+static bool pid_cgroup_mentions(const char *proc_root, pid_t pid, const char *id)
+{
+	char path[256], text[8192];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%d/cgroup", proc_root, pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	return id[0] && strstr(text, id) != NULL;
+}
+
 /* Containers the cgroup patterns missed: ask the engine for their init PID. */
 static void docker_fill_pids(struct docker_client *client, struct target_set *set,
 			     const char *proc_root)
@@ -230,6 +247,14 @@ static void docker_fill_pids(struct docker_client *client, struct target_set *se
 			if (docker_client__inspect(client, c->meta.id, &dc, msg, sizeof(msg)) ||
 			    !dc.running || dc.pid <= 0)
 				continue;
+			/* trust State.Pid only if the kernel agrees: an engine in another PID
+			 * namespace (kind, minikube) reports PIDs that mean something else here */
+			if (!pid_cgroup_mentions(proc_root, dc.pid, c->meta.id)) {
+				pr_debug("container %.12s: engine pid %d is not in its cgroup: "
+					 "ignored",
+					 c->meta.id, dc.pid);
+				continue;
+			}
 			if (target_container__add_pid(c, proc_root, dc.pid))
 				pr_debug("container %s: pid %d from the engine vanished",
 					 c->meta.id, dc.pid);

@@ -163,6 +163,20 @@ e=$(edge "$TMP/w2b.json" default/reviews istio-proxy default/reviews app)
 check_eq "raw_tp fallback: sidecar -> app bytes exact" \
 	"$(jq .client_side.write.bytes <<<"$e")" "$(jq .server_side.read.bytes <<<"$e")"
 
+# --- 2c. the ASan/UBSan build of the agent runs the same path cleanly ---------
+if [ -x "$ROOT/build/podscope-san" ]; then
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 \
+		"$ROOT/build/podscope-san" watch --pods-file "$TMP/pods.json" --pod default/reviews \
+		--pod default/ratings --duration 3s --json >"$TMP/san.json" 2>"$TMP/san.err" &
+	san=$!
+	sleep 1.5
+	for _ in $(seq 5); do curl -s -o /dev/null http://198.18.0.11:9080/; done
+	wait "$san"
+	check_eq "ASan/UBSan build: watch exits 0 with no sanitizer report" "0 0" \
+		"$? $(grep -c -E 'ERROR: (Address|Leak)Sanitizer|runtime error' "$TMP/san.err")"
+	check_eq "ASan/UBSan build: same topology" 5 "$(jq '.edges | length' "$TMP/san.json")"
+fi
+
 # --- 3. CSV -------------------------------------------------------------------
 start_watch "$TMP/w3.csv" 3s --pod default/reviews --csv
 for _ in $(seq 5); do curl -s -o /dev/null http://198.18.0.11:9080/; done
