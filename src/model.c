@@ -416,7 +416,8 @@ int model__build_edges(struct model *m)
 		e->traffic_bytes = e->client_side.write_bytes + e->client_side.read_bytes +
 				   e->server_side.write_bytes + e->server_side.read_bytes;
 	}
-	qsort(m->edges, (size_t)m->nedges, sizeof(*m->edges), cmp_traffic);
+	if (m->nedges > 1)
+		qsort(m->edges, (size_t)m->nedges, sizeof(*m->edges), cmp_traffic);
 	return m->nedges;
 }
 
