@@ -576,10 +576,11 @@ json_t *model__snapshot_json(struct model *m, double window_seconds)
 
 		for (j = 0; j < nwc; j++) {
 			const struct watch_container *c = watchset__container(m->ws, (uint32_t)j);
-			json_t *pids = json_array();
+			json_t *pids;
 
 			if (strcmp(c->pod_uid, uid))
 				continue;
+			pids = json_array();
 			if (!pod)
 				pod = json_pack("{s:s, s:s, s:s, s:s}", "namespace", c->ns, "name",
 						c->pod_name, "uid", uid, "ip",

@@ -17,6 +17,8 @@ not_ok() {
 	echo "not ok $((PASSED + FAILED)) - $*"
 }
 
+diag() { echo "# $*"; }
+
 # check DESCRIPTION COMMAND...: ok when the command succeeds.
 check() {
 	local desc=$1

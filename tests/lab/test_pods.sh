@@ -155,7 +155,7 @@ for sig in INT TERM KILL; do
 	pid=$!
 	for _ in $(seq 50); do bpftool prog show | grep -q ' name ps_' && break; sleep 0.1; done
 	kill -s "$sig" "$pid"
-	wait "$pid"
+	wait "$pid" 2>/dev/null
 	rc=$?
 	[ "$sig" == KILL ] || check_eq "SIG$sig: --follow exits 0" 0 "$rc"
 	for _ in $(seq 30); do [ "$(bpftool prog show | grep -c ' name ps_')" -eq 0 ] && break; sleep 0.1; done
