@@ -770,15 +770,15 @@ void model__print_table(struct model *m, FILE *out, double window_seconds, int m
 		(unsigned long long)m->connects, (unsigned long long)m->accepts,
 		(unsigned long long)m->closes, (unsigned long long)m->close_reasons[CLOSE_RESET],
 		(unsigned long long)m->close_reasons[CLOSE_TIMEOUT]);
-	fprintf(out, "%-46s %-46s %-6s %7s %9s %9s %8s %5s %5s\n", "CLIENT", "SERVER", "SIDE",
-		"CONN", "WRITE", "READ", "RTT(us)", "RETR", "DROP");
+	fprintf(out, "%-44s %-44s %5s %-6s %6s %9s %9s %8s %5s %5s\n", "CLIENT", "SERVER", "PORT",
+		"SIDE", "CONN", "WRITE", "READ", "RTT(us)", "RETR", "DROP");
 	for (i = 0; i < m->nedges && i < max_rows; i++) {
 		const struct edge *e = &m->edges[i];
-		char c[128], sv[128], w[16], r[16];
+		char c[128], sv[128], port[8], w[16], r[16];
 
 		end_label(&e->client, c, sizeof(c));
 		end_label(&e->server, sv, sizeof(sv));
-		snprintf(sv + strlen(sv), sizeof(sv) - strlen(sv), ":%u", e->server.port);
+		snprintf(port, sizeof(port), "%u", e->server.port);
 		for (s = 0; s < 2; s++) {
 			const struct side_metrics *x = s ? &e->server_side : &e->client_side;
 
@@ -786,12 +786,12 @@ void model__print_table(struct model *m, FILE *out, double window_seconds, int m
 				continue;
 			human_bytes(x->write_bytes, w, sizeof(w));
 			human_bytes(x->read_bytes, r, sizeof(r));
-			fprintf(out, "%-46.46s %-46.46s %-6s %7llu %9s %9s %8.0f %5llu %5llu\n", c,
-				sv, s ? "server" : "client", (unsigned long long)x->connect_count,
-				w, r,
+			fprintf(out, "%-44.44s %-44.44s %5s %-6s %6llu %9s %9s %8.0f %5llu %5llu\n",
+				c, sv, port, s ? "server" : "client",
+				(unsigned long long)x->connect_count, w, r,
 				x->rtt_count ? (double)x->rtt_sum_us / (double)x->rtt_count : 0.0,
 				(unsigned long long)x->retransmits, (unsigned long long)x->drops);
-			c[0] = sv[0] = '\0';
+			c[0] = sv[0] = port[0] = '\0';
 		}
 	}
 }
