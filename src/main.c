@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accel_cmd.h"
 #include "cli.h"
 #include "doctor.h"
 #include "log.h"
@@ -29,6 +30,7 @@ static const struct command {
 	{"doctor", cmd_doctor, "what this kernel offers and what podscope will use"},
 	{"pods", cmd_pods, "pods on this node: containers, sidecar/app roles, processes"},
 	{"watch", cmd_watch, "connections and socket metrics per edge, live or as JSON/CSV"},
+	{"accel", cmd_accel, "socket-redirect acceleration for pod-local traffic"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "this text, or a command's help"},
 };

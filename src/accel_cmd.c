@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `podscope accel run`: accelerate the named pods for as long as the command
+ * runs, printing what was redirected. Redirection ends with the process, by
+ * any exit: connections then continue on the normal TCP/IP path.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "accel.h"
+#include "accel_cmd.h"
+#include "cgroup.h"
+#include "cli.h"
+#include "log.h"
+#include "resolve.h"
+
+#define MAX_PODS 16
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static const char accel_usage[] =
+	"Usage: podscope accel run (--pod NS/NAME ... | --node) [options]\n"
+	"\n"
+	"Redirect pod-local TCP traffic socket to socket (sockops + sk_msg), skipping\n"
+	"the TCP/IP stack between a sidecar and its application, in both directions\n"
+	"(including Istio-style REDIRECT capture), for as long as this command runs.\n"
+	"Only connections opened after it starts are redirected; if it stops, for any\n"
+	"reason, every connection continues on the normal path.\n"
+	"\n"
+	"  --pod NS/NAME       accelerate this pod (repeatable)\n"
+	"  --node              accelerate every process of the node (root cgroup)\n"
+	"  --pod-to-pod        also redirect between pods of this node (bypasses their\n"
+	"                      iptables rules and network policy: opt-in)\n"
+	"  --pods-file F, --source auto|k8s|docker|proc, --kubeconfig F  (as 'podscope pods')\n"
+	"  --duration D        stop after D (default: until SIGINT/SIGTERM)\n"
+	"  --interval D        status line every D (default 5s; 0: only at the end)\n"
+	"  --json              final status as JSON\n"
+	"  -v, --verbose       debug output\n";
+
+struct accel_opts {
+	struct resolve_opts resolve;
+	const char *pods[MAX_PODS];
+	int npods;
+	bool node, pod_to_pod, json;
+	uint64_t duration_ns, interval_ns;
+};
+
+static int parse_args(int argc, char **argv, struct accel_opts *o)
+{
+	enum {
+		OPT_POD = 256,
+		OPT_NODE,
+		OPT_P2P,
+		OPT_PODS_FILE,
+		OPT_SOURCE,
+		OPT_KUBECONFIG,
+		OPT_DURATION,
+		OPT_INTERVAL,
+		OPT_JSON
+	};
+	static const struct option opts[] = {
+		{"pod", required_argument, NULL, OPT_POD},
+		{"node", no_argument, NULL, OPT_NODE},
+		{"pod-to-pod", no_argument, NULL, OPT_P2P},
+		{"pods-file", required_argument, NULL, OPT_PODS_FILE},
+		{"source", required_argument, NULL, OPT_SOURCE},
+		{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+		{"duration", required_argument, NULL, OPT_DURATION},
+		{"interval", required_argument, NULL, OPT_INTERVAL},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+
+	o->interval_ns = 5000000000ULL;
+	optind = 1;
+	opterr = 0;
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		if (argc < 2)
+			return cli_usage_error("accel", "missing subcommand: run");
+		fputs(accel_usage, stdout);
+		return -1;
+	}
+	if (strcmp(argv[1], "run"))
+		return cli_usage_error("accel",
+				       "unknown subcommand '%s' (only 'run' for now; "
+				       "enable/disable/status go through 'podscope run')",
+				       argv[1]);
+	argc--;
+	argv++;
+	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_POD:
+			if (o->npods == MAX_PODS)
+				return cli_usage_error("accel", "too many --pod (max %d)",
+						       MAX_PODS);
+			o->pods[o->npods++] = optarg;
+			break;
+		case OPT_NODE:
+			o->node = true;
+			break;
+		case OPT_P2P:
+			o->pod_to_pod = true;
+			break;
+		case OPT_PODS_FILE:
+			o->resolve.pods_file = optarg;
+			break;
+		case OPT_SOURCE:
+			if (source_choice_parse(optarg, &o->resolve.source))
+				return cli_usage_error("accel", "bad --source '%s'", optarg);
+			break;
+		case OPT_KUBECONFIG:
+			o->resolve.kubeconfig = optarg;
+			break;
+		case OPT_DURATION:
+			if (cli_parse_duration_ns(optarg, &o->duration_ns) || !o->duration_ns)
+				return cli_usage_error("accel", "bad --duration '%s'", optarg);
+			break;
+		case OPT_INTERVAL:
+			if (cli_parse_duration_ns(optarg, &o->interval_ns))
+				return cli_usage_error("accel", "bad --interval '%s'", optarg);
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case 'v':
+			log_set_level(PS_LOG_DEBUG);
+			break;
+		case 'h':
+			fputs(accel_usage, stdout);
+			return -1;
+		default:
+			return cli_bad_option("accel", argv, optind);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("accel", "unexpected argument '%s'", argv[optind]);
+	if (!o->npods && !o->node)
+		return cli_usage_error("accel", "no target: give --pod NS/NAME or --node");
+	return 0;
+}
+
+/* The pod's cgroup v2 directory: the parent of its containers' cgroups. */
+static int pod_cgroup_dir(const struct target_pod *pod, const char *v2, char *out, size_t len)
+{
+	int i;
+
+	for (i = 0; i < pod->ncontainers; i++) {
+		const struct target_container *c = &pod->containers[i];
+		char path[sizeof(c->cgroup_path)];
+
+		if (!c->cgroup_v2 || !c->cgroup_path[0])
+			continue;
+		snprintf(path, sizeof(path), "%s", c->cgroup_path);
+		snprintf(out, len, "%s%s", v2, dirname(path));
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static const char *const stat_names[ASTAT__COUNT] = {
+	[ASTAT_SOCKS_ACTIVE] = "sockets_client",
+	[ASTAT_SOCKS_PASSIVE] = "sockets_server",
+	[ASTAT_SOCKS_REMOVED] = "sockets_closed",
+	[ASTAT_MSGS_REDIRECTED] = "messages_redirected",
+	[ASTAT_BYTES_REDIRECTED] = "bytes_redirected",
+	[ASTAT_MSGS_PASSED] = "messages_not_redirected",
+	[ASTAT_BYTES_PASSED] = "bytes_not_redirected",
+	[ASTAT_REDIRECT_FAILED] = "redirect_failed",
+	[ASTAT_MAP_FULL] = "sockhash_full",
+};
+
+static void print_status(struct accel *a, bool json, double secs)
+{
+	uint64_t st[ASTAT__COUNT] = {0}, now = 0;
+	int i;
+
+	if (accel__stats(a, st, &now))
+		return;
+	if (json) {
+		json_t *o = json_object(), *pods = json_array();
+
+		json_object_set_new(o, "schema", json_string("podscope.accel/v1"));
+		json_object_set_new(o, "seconds", json_real(secs));
+		for (i = 0; i < accel__nenabled(a); i++)
+			json_array_append_new(pods, json_string(accel__enabled_label(a, i)));
+		json_object_set_new(o, "enabled", pods);
+		json_object_set_new(o, "sockets_now", json_integer((json_int_t)now));
+		for (i = 0; i < ASTAT__COUNT; i++)
+			json_object_set_new(o, stat_names[i], json_integer((json_int_t)st[i]));
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(o);
+	} else {
+		printf("accel %.1fs: sockets %llu (now %llu), redirected %llu msgs / %llu bytes, "
+		       "normal path %llu msgs, failed %llu, sockhash full %llu\n",
+		       secs, (unsigned long long)(st[ASTAT_SOCKS_ACTIVE] + st[ASTAT_SOCKS_PASSIVE]),
+		       (unsigned long long)now, (unsigned long long)st[ASTAT_MSGS_REDIRECTED],
+		       (unsigned long long)st[ASTAT_BYTES_REDIRECTED],
+		       (unsigned long long)st[ASTAT_MSGS_PASSED],
+		       (unsigned long long)st[ASTAT_REDIRECT_FAILED],
+		       (unsigned long long)st[ASTAT_MAP_FULL]);
+	}
+	fflush(stdout);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int cmd_accel(int argc, char **argv)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct accel_opts o = {0};
+	struct cgroup_info cg = {0};
+	struct target_set set = {0};
+	struct accel *a = NULL;
+	uint64_t start, next;
+	char err[768], dir[4096];
+	int rc, i;
+
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (cgroup_info_read(&cg) || !cg.v2_path[0]) {
+		pr_error("no cgroup v2 hierarchy mounted: sockops cannot be attached");
+		return 1;
+	}
+	if (o.npods && target_resolve(&o.resolve, &set, err, sizeof(err))) {
+		pr_error("%s", err);
+		return 1;
+	}
+	rc = 1;
+	a = accel__new(o.pod_to_pod);
+	if (!a)
+		goto out;
+	if (o.node && accel__enable(a, "node", cg.v2_path))
+		goto out;
+	for (i = 0; i < o.npods; i++) {
+		struct target_pod *pod = target_set__find_pod(&set, o.pods[i]);
+
+		if (!pod) {
+			pr_error("unknown pod '%s' (see 'podscope pods -v')", o.pods[i]);
+			goto out;
+		}
+		if (pod_cgroup_dir(pod, cg.v2_path, dir, sizeof(dir))) {
+			pr_error("pod %s has no cgroup v2 directory to attach to", o.pods[i]);
+			goto out;
+		}
+		if (accel__enable(a, o.pods[i], dir))
+			goto out;
+	}
+	if (!o.json)
+		printf("# accelerating %d target(s)%s; Ctrl-C to stop\n", accel__nenabled(a),
+		       o.pod_to_pod ? " (pod-to-pod on)" : "");
+	fflush(stdout);
+	start = now_ns();
+	next = start + o.interval_ns;
+	while (!exiting) {
+		uint64_t t = now_ns();
+
+		if (o.duration_ns && t - start >= o.duration_ns)
+			break;
+		if (o.interval_ns && t >= next && !o.json) {
+			next = t + o.interval_ns;
+			print_status(a, false, (double)(t - start) / 1e9);
+		}
+		usleep(100000);
+	}
+	print_status(a, o.json, (double)(now_ns() - start) / 1e9);
+	rc = 0;
+out:
+	accel__free(a);
+	target_set__free(&set);
+	return rc;
+}
