@@ -50,7 +50,7 @@ TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 SAN_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests-san/%,$(TEST_SRCS))
 
-FORMAT_SRCS := $(wildcard src/*.c src/*.h include/*.h bpf/*.bpf.c bpf/*.bpf.h tests/tools/*.c \
+FORMAT_SRCS := $(wildcard src/*.c src/*.h include/*.h bpf/*.bpf.c bpf/*.bpf.h tests/tools/*.c bench/*.c \
 	tests/unit/*.c tests/unit/*.h lab/app/*.c)
 
 ifeq ($(V),1)
@@ -62,7 +62,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all
-all: $(OUTPUT)/podscope $(OUTPUT)/podscope-labapp
+all: $(OUTPUT)/podscope $(OUTPUT)/podscope-labapp $(OUTPUT)/pingpong
 
 $(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/san $(OUTPUT)/tests $(OUTPUT)/tests-san:
 	$(Q)mkdir -p $@
@@ -95,6 +95,27 @@ $(OUTPUT)/san/%.o: src/%.c $(wildcard src/*.h include/*.h) $(SKELS) | $(OUTPUT)/
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_CFLAGS) -c $< -o $@
 
+# Web UI assets (web/) embedded in the binary: one C array per file in a
+# generated header that src/api.c includes. od is in coreutils.
+WEB_ASSETS := $(sort $(wildcard web/*))
+$(OUTPUT)/web_assets.h: $(WEB_ASSETS) Makefile | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q){ echo '/* generated from web/ by make: do not edit */'; \
+	  for f in $(WEB_ASSETS); do \
+	    n=$$(basename $$f | tr -c 'a-zA-Z0-9\n' '_'); \
+	    echo "static const unsigned char web_$$n[] = {"; \
+	    od -An -v -tx1 $$f | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	    echo "};"; \
+	  done; \
+	  echo "static const struct web_asset web_assets[] = {"; \
+	  for f in $(WEB_ASSETS); do \
+	    n=$$(basename $$f | tr -c 'a-zA-Z0-9\n' '_'); \
+	    echo "	{\"/$$(basename $$f)\", web_$$n, sizeof(web_$$n)},"; \
+	  done; \
+	  echo "};"; } >$@.tmp && mv $@.tmp $@
+
+$(OUTPUT)/obj/api.o $(OUTPUT)/san/api.o: $(OUTPUT)/web_assets.h
+
 $(OUTPUT)/libpodscope.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -114,6 +135,10 @@ $(OUTPUT)/podscope-san: src/main.c $(OUTPUT)/libpodscope-san.a | $(OUTPUT)
 $(OUTPUT)/podscope-labapp: lab/app/labapp.c | $(OUTPUT)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) -g -O2 $(WARNINGS) -std=gnu11 $< -lpthread -o $@
+
+$(OUTPUT)/pingpong: bench/pingpong.c | $(OUTPUT)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) -g -O2 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE $< -o $@
 
 # --- tests -----------------------------------------------------------------
 

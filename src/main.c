@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "accel_cmd.h"
+#include "agent.h"
 #include "cli.h"
 #include "doctor.h"
 #include "log.h"
@@ -31,6 +32,8 @@ static const struct command {
 	{"pods", cmd_pods, "pods on this node: containers, sidecar/app roles, processes"},
 	{"watch", cmd_watch, "connections and socket metrics per edge, live or as JSON/CSV"},
 	{"accel", cmd_accel, "socket-redirect acceleration for pod-local traffic"},
+	{"run", cmd_run, "the agent: Prometheus metrics, JSON API, web UI, run-time targets"},
+	{"target", cmd_target, "add, remove or list a running agent's targets"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "this text, or a command's help"},
 };

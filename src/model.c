@@ -63,6 +63,8 @@ struct model {
 	struct btf *btf;
 	bool btf_tried;
 	const struct btf_type *drop_enum;
+	const struct resource_sample *resources;
+	const struct agent_health *health;
 };
 
 struct model *model__new(struct watchset *ws, const struct target_set *pods)
@@ -809,4 +811,60 @@ void model__free(struct model *m)
 	free(m->procs);
 	btf__free(m->btf);
 	free(m);
+}
+
+/* --- the agent's additions ------------------------------------------------ */
+
+void model__set_resources(struct model *m, const struct resource_sample *r)
+{
+	m->resources = r;
+}
+
+const struct resource_sample *model__resources(const struct model *m)
+{
+	return m->resources;
+}
+
+void model__set_health(struct model *m, const struct agent_health *h)
+{
+	m->health = h;
+}
+
+const struct agent_health *model__health(const struct model *m)
+{
+	return m->health;
+}
+
+const struct model_lost *model__lost(const struct model *m)
+{
+	return &m->lost;
+}
+
+struct watchset *model__watchset(const struct model *m)
+{
+	return m->ws;
+}
+
+void model__conn_totals(const struct model *m, uint64_t out[4])
+{
+	out[0] = m->connects;
+	out[1] = m->accepts;
+	out[2] = m->adopts;
+	out[3] = m->closes;
+}
+
+bool model__pod_watched(const struct model *m, const char *pod)
+{
+	int i, u, n = watchset__ncontainers(m->ws);
+
+	for (i = 0; i < n; i++) {
+		const struct watch_container *c = watchset__container(m->ws, (uint32_t)i);
+
+		if (strcmp(c->pod, pod))
+			continue;
+		for (u = 0; u < watchset__npods(m->ws); u++)
+			if (!strcmp(watchset__pod_uid(m->ws, u), c->pod_uid))
+				return true;
+	}
+	return false;
 }

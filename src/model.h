@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cadvisor.h"
 #include "conn_events.h"
 #include "target.h"
 #include "watchset.h"
@@ -88,6 +89,41 @@ void model__write_csv(struct model *m, FILE *out);
 
 /* Terminal table of edges sorted by traffic (at most @max_rows). */
 void model__print_table(struct model *m, FILE *out, double window_seconds, int max_rows);
+
+/* --- the agent's additions: samples it takes outside BPF, kept here so that
+ * every view still reads one model. Pointers are borrowed: the caller keeps
+ * them valid until it replaces them or frees the model. */
+
+#define AGENT_MAX_PROGS 64
+
+/* One of podscope's own BPF programs, with the kernel's bpf_stats. */
+struct bpf_prog_stat {
+	char name[16];
+	uint32_t id;
+	uint64_t run_time_ns, run_count;
+};
+
+struct agent_health {
+	double cpu_seconds;	/* own user + system CPU */
+	uint64_t rss_bytes;	/* own resident set */
+	double start_time;	/* unix seconds */
+	bool bpf_stats_enabled; /* run time/count are being measured */
+	int nprogs;
+	struct bpf_prog_stat progs[AGENT_MAX_PROGS];
+};
+
+void model__set_resources(struct model *m, const struct resource_sample *r);
+const struct resource_sample *model__resources(const struct model *m);
+void model__set_health(struct model *m, const struct agent_health *h);
+const struct agent_health *model__health(const struct model *m);
+const struct model_lost *model__lost(const struct model *m);
+struct watchset *model__watchset(const struct model *m);
+
+/* Connection lifecycle totals: connects, accepts, adopted, closes. */
+void model__conn_totals(const struct model *m, uint64_t out[4]);
+
+/* true when pod "ns/name" is watched right now (run-time removals count). */
+bool model__pod_watched(const struct model *m, const char *pod);
 
 void model__free(struct model *m);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <bpf/bpf.h>
 
 #include "log.h"
 #include "watchset.h"
@@ -377,6 +378,68 @@ int watchset__npods(const struct watchset *ws)
 const char *watchset__pod_uid(const struct watchset *ws, int i)
 {
 	return i >= 0 && i < ws->nuids ? ws->uids[i] : NULL;
+}
+
+int watchset__add_pod(struct watchset *ws, const struct target_set *set, int i)
+{
+	char **uids;
+	bool *keep;
+	int u, rc;
+
+	if (i < 0 || i >= set->npods)
+		return -EINVAL;
+	for (u = 0; u < ws->nuids; u++)
+		if (!strcmp(ws->uids[u], set->pods[i].meta.uid))
+			return -EEXIST;
+	uids = realloc(ws->uids, (size_t)(ws->nuids + 2) * sizeof(*uids));
+	if (!uids)
+		return -ENOMEM;
+	ws->uids = uids;
+	ws->uids[ws->nuids] = strdup(set->pods[i].meta.uid);
+	if (!ws->uids[ws->nuids])
+		return -ENOMEM;
+	ws->nuids++;
+	keep = calloc((size_t)set->npods, sizeof(*keep));
+	if (!keep)
+		return -ENOMEM;
+	keep[i] = true;
+	rc = sync_set(ws, set, keep, ws->fn != NULL);
+	free(keep);
+	return rc;
+}
+
+int watchset__remove_pod(struct watchset *ws, const char *uid, const struct target_pod *pod)
+{
+	int i, u;
+
+	for (u = 0; u < ws->nuids; u++)
+		if (!strcmp(ws->uids[u], uid))
+			break;
+	if (u == ws->nuids)
+		return -ENOENT;
+	free(ws->uids[u]);
+	ws->uids[u] = ws->uids[--ws->nuids];
+	for (i = 0; pod && ws->tracker && i < pod->ncontainers; i++) {
+		uint64_t id = pod->containers[i].cgroup_id;
+
+		if (id)
+			bpf_map_delete_elem(tracker__cgroups_fd(ws->tracker), &id);
+	}
+	i = 0;
+	while (i < ws->nprocs) {
+		struct watch_process gone = ws->procs[i];
+
+		if (gone.idx >= (uint32_t)ws->nwc || strcmp(ws->wc[gone.idx].pod_uid, uid)) {
+			i++;
+			continue;
+		}
+		if (ws->tracker)
+			tracker__remove_tgid(ws->tracker, gone.pid);
+		remove_proc(ws, &ws->procs[i]);
+		if (ws->fn)
+			ws->fn(ws->ctx, "exit", "removed", &gone, 0);
+	}
+	return 0;
 }
 
 void watchset__free(struct watchset *ws)

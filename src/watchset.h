@@ -73,6 +73,23 @@ const struct watch_process *watchset__find_pid(const struct watchset *ws, pid_t 
 int watchset__npods(const struct watchset *ws);
 const char *watchset__pod_uid(const struct watchset *ws, int i);
 
+/*
+ * watchset__add_pod - start watching pod @i of @set (a fresh resolution) at
+ * run time: its cgroups and processes go into the kernel-side target set,
+ * each process is announced as a "start" (why "rescan"), and later rescans
+ * keep it. Returns 0, -EEXIST when the pod is watched already, or -errno.
+ */
+int watchset__add_pod(struct watchset *ws, const struct target_set *set, int i);
+
+/*
+ * watchset__remove_pod - stop watching the pod with uid @uid at run time:
+ * its processes leave the kernel-side set (each announced as an "exit", why
+ * "removed"), and the cgroup ids of @pod's containers (@pod may be NULL)
+ * leave the cgroup map so that new processes there are not picked up.
+ * Returns 0 or -ENOENT when the pod is not watched.
+ */
+int watchset__remove_pod(struct watchset *ws, const char *uid, const struct target_pod *pod);
+
 /* NULL-safe. */
 void watchset__free(struct watchset *ws);
 

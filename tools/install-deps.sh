@@ -10,7 +10,7 @@ PACKAGES=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libyaml-dev
 	# tests and format
-	libcmocka-dev clang-format jq openssl python3
+	libcmocka-dev clang-format jq openssl python3 prometheus
 	# the pod lab and its load
 	iproute2 iptables util-linux procps psmisc curl nginx-light haproxy wrk iperf3
 )

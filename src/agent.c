@@ -1,0 +1,1146 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `podscope run`: the long-running agent. It resolves its targets (named
+ * pods, PIDs, or every pod with a sidecar), attaches the target tracker and
+ * the connection tracer, and keeps one model current: every second it reads
+ * the kernel's aggregates, samples container resources and its own health
+ * into the model. The HTTP server (api.c) renders that model as Prometheus
+ * metrics, snapshot JSON and the web UI, and changes the watched set at run
+ * time. One mutex guards the model and the watched set: the main loop holds
+ * it while it polls and refreshes, the server thread while it renders or
+ * changes targets.
+ *
+ * `podscope target add|rm|ls` is the client of the run-time API.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <curl/curl.h>
+
+#include "agent.h"
+#include "api.h"
+#include "cadvisor.h"
+#include "cli.h"
+#include "conn.h"
+#include "log.h"
+#include "model.h"
+#include "prom.h"
+#include "resolve.h"
+#include "watchset.h"
+
+#define MAX_SELECT 64
+
+struct run_opts {
+	struct resolve_opts resolve;
+	const char *pods[MAX_SELECT];
+	int npods;
+	pid_t pids[MAX_SELECT];
+	int npids;
+	const char *sidecar_names[16];
+	bool all_sidecar;
+	const char *listen;
+	const char *token;
+	const char *token_file;
+	const char *config;
+	uint64_t duration_ns, interval_ns, rescan_ns;
+};
+
+/* What a --config file says (re-read on SIGHUP). */
+struct run_config {
+	char pods[MAX_SELECT][POD_NAME_MAX * 2 + 2];
+	int npods;
+	int all_sidecar; /* -1: not set */
+	char listen[128];
+	char token_file[512];
+};
+
+struct agent {
+	struct run_opts o;
+	struct run_config cfg;
+	pthread_mutex_t lock;
+	struct target_set set; /* latest resolution: names, cgroups, pids */
+	struct watchset *ws;
+	struct conn_tracer *ct;
+	struct model *model;
+	struct resource_sample res;
+	struct agent_health health;
+	struct cgroup_roots roots;
+	struct api_server *api;
+	bool all_sidecar;
+	int stats_fd;
+	uint64_t start_ns;
+};
+
+static volatile sig_atomic_t exiting, reload;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload = 1;
+	else
+		exiting = 1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static const char run_usage[] =
+	"Usage: podscope run [--pod NS/NAME ...] [--pid PID ...] [--all-sidecar-pods] [options]\n"
+	"\n"
+	"The long-running agent: watch pods, keep the model current, and serve it over\n"
+	"HTTP: /metrics (Prometheus), /api/v1/snapshot, /api/v1/targets, /healthz and\n"
+	"the web UI at /. Targets can be added and removed at run time (POST/DELETE\n"
+	"/api/v1/targets, or 'podscope target'), with the token.\n"
+	"\n"
+	"Targets (none is fine: add them at run time):\n"
+	"  --pod NS/NAME           a pod; repeatable\n"
+	"  --pid PID               a process: its pod, or the process alone; repeatable\n"
+	"  --all-sidecar-pods      every pod on this node with a sidecar container\n"
+	"                          (pods that appear later are added)\n"
+	"Sources (as for 'podscope pods'):\n"
+	"  --pods-file FILE, --source auto|k8s|docker|proc, --kubeconfig FILE,\n"
+	"  --docker-socket PATH, --node NAME, --sidecar-container NAME\n"
+	"Serving:\n"
+	"  --listen HOST:PORT      default " API_DEFAULT_LISTEN "\n"
+	"  --token-file FILE       bearer token for control endpoints (first line)\n"
+	"  --token TOKEN           the same, given directly\n"
+	"  --config FILE           key=value lines (pod=, all-sidecar-pods=, listen=,\n"
+	"                          token-file=); SIGHUP re-reads it (see docs/agent.md)\n"
+	"Other:\n"
+	"  --duration D            stop after D (default: until SIGINT/SIGTERM)\n"
+	"  --interval D            model refresh interval (default 1s)\n"
+	"  --rescan D              re-resolve targets every D (default 5s)\n"
+	"  --list-metrics          print the metric names podscope exports and exit\n"
+	"  -v, --verbose           debug output\n"
+	"  -h, --help              this text\n";
+
+/* --- config file ---------------------------------------------------------------- */
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* Parse @path into @cfg. 0, or -errno / -EINVAL with one line in @err. */
+static int config_read(const char *path, struct run_config *cfg, char *err, size_t errlen)
+{
+	char line[1024];
+	FILE *f = fopen(path, "re");
+	int lineno = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->all_sidecar = -1;
+	if (!f) {
+		snprintf(err, errlen, "--config %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s = trim(line), *eq, *key, *val;
+
+		lineno++;
+		if (!*s || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%d: want key=value", path, lineno);
+			fclose(f);
+			return -EINVAL;
+		}
+		*eq = '\0';
+		key = trim(s);
+		val = trim(eq + 1);
+		if (!strcmp(key, "pod") && *val && cfg->npods < MAX_SELECT) {
+			snprintf(cfg->pods[cfg->npods++], sizeof(cfg->pods[0]), "%s", val);
+		} else if (!strcmp(key, "all-sidecar-pods") &&
+			   (!strcmp(val, "true") || !strcmp(val, "false"))) {
+			cfg->all_sidecar = !strcmp(val, "true");
+		} else if (!strcmp(key, "listen")) {
+			snprintf(cfg->listen, sizeof(cfg->listen), "%s", val);
+		} else if (!strcmp(key, "token-file")) {
+			snprintf(cfg->token_file, sizeof(cfg->token_file), "%s", val);
+		} else {
+			snprintf(err, errlen, "%s:%d: unknown key or bad value '%s'", path, lineno,
+				 key);
+			fclose(f);
+			return -EINVAL;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* First line of @path, trimmed, into @buf. 0 or -errno. */
+static int token_read(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	char line[512];
+
+	buf[0] = '\0';
+	if (!f)
+		return -errno;
+	if (fgets(line, sizeof(line), f))
+		snprintf(buf, len, "%s", trim(line));
+	fclose(f);
+	return buf[0] ? 0 : -ENODATA;
+}
+
+static const char *effective_token_file(const struct agent *a)
+{
+	if (a->o.token_file)
+		return a->o.token_file;
+	return a->cfg.token_file[0] ? a->cfg.token_file : NULL;
+}
+
+/* --- options -------------------------------------------------------------------- */
+
+static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metrics)
+{
+	enum {
+		OPT_POD = 256,
+		OPT_PID,
+		OPT_ALL,
+		OPT_SOURCE,
+		OPT_KUBECONFIG,
+		OPT_DOCKER,
+		OPT_PODS_FILE,
+		OPT_NODE,
+		OPT_SIDECAR,
+		OPT_LISTEN,
+		OPT_TOKEN,
+		OPT_TOKEN_FILE,
+		OPT_CONFIG,
+		OPT_DURATION,
+		OPT_INTERVAL,
+		OPT_RESCAN,
+		OPT_LIST,
+	};
+	static const struct option opts[] = {
+		{"pod", required_argument, NULL, OPT_POD},
+		{"pid", required_argument, NULL, OPT_PID},
+		{"all-sidecar-pods", no_argument, NULL, OPT_ALL},
+		{"source", required_argument, NULL, OPT_SOURCE},
+		{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+		{"docker-socket", required_argument, NULL, OPT_DOCKER},
+		{"pods-file", required_argument, NULL, OPT_PODS_FILE},
+		{"node", required_argument, NULL, OPT_NODE},
+		{"sidecar-container", required_argument, NULL, OPT_SIDECAR},
+		{"listen", required_argument, NULL, OPT_LISTEN},
+		{"token", required_argument, NULL, OPT_TOKEN},
+		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+		{"config", required_argument, NULL, OPT_CONFIG},
+		{"duration", required_argument, NULL, OPT_DURATION},
+		{"interval", required_argument, NULL, OPT_INTERVAL},
+		{"rescan", required_argument, NULL, OPT_RESCAN},
+		{"list-metrics", no_argument, NULL, OPT_LIST},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	uint64_t v;
+	int c;
+
+	o->interval_ns = 1000000000ULL;
+	o->rescan_ns = 5000000000ULL;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_POD:
+			if (o->npods == MAX_SELECT)
+				return cli_usage_error("run", "too many --pod (max %d)",
+						       MAX_SELECT);
+			if (!optarg[0] || optarg[strlen(optarg) - 1] == '/')
+				return cli_usage_error("run", "bad --pod '%s': want NAMESPACE/NAME",
+						       optarg);
+			o->pods[o->npods++] = optarg;
+			break;
+		case OPT_PID:
+			if (cli_parse_u64(optarg, 1, 0x3fffffff, &v))
+				return cli_usage_error("run", "bad --pid '%s'", optarg);
+			if (o->npids == MAX_SELECT)
+				return cli_usage_error("run", "too many --pid (max %d)",
+						       MAX_SELECT);
+			o->pids[o->npids++] = (pid_t)v;
+			break;
+		case OPT_ALL:
+			o->all_sidecar = true;
+			break;
+		case OPT_SOURCE:
+			if (source_choice_parse(optarg, &o->resolve.source))
+				return cli_usage_error("run",
+						       "bad --source '%s': want auto, k8s, docker "
+						       "or proc",
+						       optarg);
+			break;
+		case OPT_KUBECONFIG:
+			o->resolve.kubeconfig = optarg;
+			break;
+		case OPT_DOCKER:
+			o->resolve.docker_socket = optarg;
+			break;
+		case OPT_PODS_FILE:
+			o->resolve.pods_file = optarg;
+			break;
+		case OPT_NODE:
+			o->resolve.node_name = optarg;
+			break;
+		case OPT_SIDECAR:
+			if (o->resolve.sidecars.count == 16)
+				return cli_usage_error("run", "too many --sidecar-container");
+			o->sidecar_names[o->resolve.sidecars.count++] = optarg;
+			o->resolve.sidecars.sidecar_containers = o->sidecar_names;
+			break;
+		case OPT_LISTEN:
+			if (api_parse_listen(optarg, &ss, &sl))
+				return cli_usage_error("run", "bad --listen '%s': want HOST:PORT",
+						       optarg);
+			o->listen = optarg;
+			break;
+		case OPT_TOKEN:
+			o->token = optarg;
+			break;
+		case OPT_TOKEN_FILE:
+			o->token_file = optarg;
+			break;
+		case OPT_CONFIG:
+			o->config = optarg;
+			break;
+		case OPT_DURATION:
+			if (cli_parse_duration_ns(optarg, &o->duration_ns) || !o->duration_ns)
+				return cli_usage_error("run", "bad --duration '%s' (e.g. 10s, 2m)",
+						       optarg);
+			break;
+		case OPT_INTERVAL:
+			if (cli_parse_duration_ns(optarg, &o->interval_ns) ||
+			    o->interval_ns < 100000000ULL)
+				return cli_usage_error("run", "bad --interval '%s' (>= 100ms)",
+						       optarg);
+			break;
+		case OPT_RESCAN:
+			if (cli_parse_duration_ns(optarg, &o->rescan_ns) ||
+			    o->rescan_ns < 100000000ULL)
+				return cli_usage_error("run", "bad --rescan '%s' (>= 100ms)",
+						       optarg);
+			break;
+		case OPT_LIST:
+			*list_metrics = true;
+			break;
+		case 'v':
+			log_set_level(PS_LOG_DEBUG);
+			break;
+		case 'h':
+			fputs(run_usage, stdout);
+			return -1;
+		default:
+			return cli_bad_option("run", argv, optind);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
+	if (o->token && o->token_file)
+		return cli_usage_error("run", "--token and --token-file are exclusive");
+	return 0;
+}
+
+/* --- the watched set ------------------------------------------------------------ */
+
+static bool pod_has_sidecar(const struct target_pod *p)
+{
+	int i;
+
+	for (i = 0; i < p->ncontainers; i++)
+		if (p->containers[i].role == ROLE_SIDECAR)
+			return true;
+	return false;
+}
+
+static bool uid_watched(const struct watchset *ws, const char *uid)
+{
+	int u;
+
+	for (u = 0; ws && u < watchset__npods(ws); u++)
+		if (!strcmp(watchset__pod_uid(ws, u), uid))
+			return true;
+	return false;
+}
+
+/* Replace the agent's resolution with a fresh one. 0 or -errno (logged). */
+static int agent_resolve(struct agent *a)
+{
+	struct target_set fresh;
+	char err[768];
+	int rc;
+
+	rc = target_resolve(&a->o.resolve, &fresh, err, sizeof(err));
+	if (rc) {
+		pr_warn("resolving targets: %s", err);
+		return rc;
+	}
+	target_set__free(&a->set);
+	a->set = fresh;
+	return 0;
+}
+
+/* With --all-sidecar-pods: watch sidecar pods that appeared since. Lock held. */
+static void agent_add_sidecar_pods(struct agent *a)
+{
+	int i;
+
+	for (i = 0; a->all_sidecar && i < a->set.npods; i++) {
+		struct target_pod *p = &a->set.pods[i];
+
+		if (pod_has_sidecar(p) && !uid_watched(a->ws, p->meta.uid) &&
+		    !watchset__add_pod(a->ws, &a->set, i))
+			pr_info("watching new sidecar pod %s/%s", p->meta.namespace_, p->meta.name);
+	}
+}
+
+static struct target_pod *find_watched_pod_by_name(struct agent *a, const char *name,
+						   const char **uid)
+{
+	int i, n = watchset__ncontainers(a->ws);
+
+	for (i = 0; i < n; i++) {
+		const struct watch_container *c = watchset__container(a->ws, (uint32_t)i);
+
+		if (!strcmp(c->pod, name) && uid_watched(a->ws, c->pod_uid)) {
+			*uid = c->pod_uid;
+			return target_set__find_pod(&a->set, name);
+		}
+	}
+	*uid = NULL;
+	return NULL;
+}
+
+static void on_process(void *ctx, const char *event, const char *why, const struct watch_process *p,
+		       pid_t parent)
+{
+	struct agent *a = ctx;
+
+	(void)parent;
+	pr_debug("process %s: %d %s (%s)", event, p->pid, p->comm, why);
+	if (a->model)
+		model__on_process(a->model, p);
+	if (!strcmp(event, "start") && !strcmp(why, "rescan") && a->ct)
+		conn_tracer__seed_process(a->ct, p->pid, p->idx);
+}
+
+static void on_conn_event(void *ctx, const struct conn_event *e)
+{
+	struct agent *a = ctx;
+
+	if (a->model)
+		model__on_conn_event(a->model, e);
+}
+
+/* --- sampling -------------------------------------------------------------------- */
+
+static void collect_side(void *ctx, const struct side_key *k, const struct side_metrics *m)
+{
+	model__add_side(ctx, k, m);
+}
+
+static void collect_drop(void *ctx, const struct side_key *k, uint32_t reason, uint64_t n)
+{
+	model__add_drop(ctx, k, reason, n);
+}
+
+/* podscope's own BPF programs: the bpf-prog fds this process holds. */
+static void sample_progs(struct agent_health *h)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	h->nprogs = 0;
+	if (!d)
+		return;
+	while ((de = readdir(d)) && h->nprogs < AGENT_MAX_PROGS) {
+		struct bpf_prog_info info = {0};
+		__u32 len = sizeof(info);
+		char path[300], target[64];
+		ssize_t n;
+		int fd = atoi(de->d_name), i;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, "anon_inode:bpf-prog") ||
+		    bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		for (i = 0; i < h->nprogs; i++)
+			if (h->progs[i].id == info.id)
+				break;
+		if (i < h->nprogs)
+			continue;
+		snprintf(h->progs[i].name, sizeof(h->progs[i].name), "%s", info.name);
+		h->progs[i].id = info.id;
+		h->progs[i].run_time_ns = info.run_time_ns;
+		h->progs[i].run_count = info.run_cnt;
+		h->nprogs++;
+	}
+	closedir(d);
+}
+
+static void sample_health(struct agent *a)
+{
+	struct agent_health *h = &a->health;
+	struct rusage ru;
+	long pages = 0;
+	FILE *f;
+
+	if (!getrusage(RUSAGE_SELF, &ru))
+		h->cpu_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+				 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	f = fopen("/proc/self/statm", "re");
+	if (f) {
+		if (fscanf(f, "%*s %ld", &pages) == 1)
+			h->rss_bytes = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+		fclose(f);
+	}
+	h->bpf_stats_enabled = a->stats_fd >= 0;
+	sample_progs(h);
+}
+
+static void sample_resources(struct agent *a)
+{
+	bool *keep = calloc((size_t)a->set.npods + 1, sizeof(*keep));
+	int i;
+
+	if (!keep)
+		return;
+	for (i = 0; i < a->set.npods; i++)
+		keep[i] = uid_watched(a->ws, a->set.pods[i].meta.uid);
+	resource_sample__clear(&a->res);
+	if (resource_sample__fill(&a->res, &a->roots, "/proc", &a->set, keep))
+		pr_warn("sampling container resources: out of memory");
+	free(keep);
+}
+
+/* Read the kernel's aggregates and the samples into the model. Lock held. */
+static int agent_refresh(struct agent *a)
+{
+	struct model_lost lost = {0};
+	int rc;
+
+	model__begin_sides(a->model);
+	rc = conn_tracer__for_each_side(a->ct, collect_side, a->model);
+	if (rc < 0)
+		return rc;
+	conn_tracer__for_each_drop(a->ct, collect_drop, a->model);
+	tracker__stats(watchset__tracker(a->ws), lost.target);
+	conn_tracer__stats(a->ct, lost.conn);
+	model__set_lost(a->model, &lost);
+	rc = model__build_edges(a->model);
+	sample_resources(a);
+	sample_health(a);
+	return rc < 0 ? rc : 0;
+}
+
+/* --- the API's callbacks (server thread) ----------------------------------------- */
+
+static int api_metrics(void *ctx, char **body, size_t *len)
+{
+	struct agent *a = ctx;
+	FILE *f = open_memstream(body, len);
+	int rc;
+
+	if (!f)
+		return -ENOMEM;
+	pthread_mutex_lock(&a->lock);
+	rc = prom_write(a->model, f);
+	pthread_mutex_unlock(&a->lock);
+	if (fclose(f))
+		rc = rc ? rc : -ENOMEM;
+	return rc;
+}
+
+static json_t *api_snapshot(void *ctx)
+{
+	struct agent *a = ctx;
+	json_t *doc;
+
+	pthread_mutex_lock(&a->lock);
+	doc = model__snapshot_json(a->model, (double)(now_ns() - a->start_ns) / 1e9);
+	pthread_mutex_unlock(&a->lock);
+	return doc;
+}
+
+static json_t *api_targets(void *ctx)
+{
+	struct agent *a = ctx;
+	json_t *arr = json_array();
+	int u, i, k;
+
+	pthread_mutex_lock(&a->lock);
+	for (u = 0; u < watchset__npods(a->ws); u++) {
+		const char *uid = watchset__pod_uid(a->ws, u);
+		json_t *pod = NULL, *cs = json_array();
+
+		for (i = 0; i < watchset__ncontainers(a->ws); i++) {
+			const struct watch_container *c = watchset__container(a->ws, (uint32_t)i);
+			json_t *pids;
+
+			if (strcmp(c->pod_uid, uid))
+				continue;
+			if (!pod)
+				pod = json_pack("{s:s, s:s}", "pod", c->pod, "uid", uid);
+			pids = json_array();
+			for (k = 0; k < watchset__nprocesses(a->ws); k++)
+				if (watchset__process(a->ws, k)->idx == (uint32_t)i)
+					json_array_append_new(
+						pids,
+						json_integer(watchset__process(a->ws, k)->pid));
+			json_array_append_new(cs, json_pack("{s:s, s:s, s:o}", "name", c->name,
+							    "role", container_role_name(c->role),
+							    "pids", pids));
+		}
+		if (!pod)
+			pod = json_pack("{s:n, s:s}", "pod", "uid", uid);
+		json_object_set_new(pod, "containers", cs);
+		json_array_append_new(arr, pod);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return json_pack("{s:o, s:b}", "targets", arr, "all_sidecar_pods", a->all_sidecar);
+}
+
+static int api_target_add(void *ctx, const char *name, pid_t pid, char *added, size_t addedlen,
+			  char *err, size_t errlen)
+{
+	struct agent *a = ctx;
+	struct target_pod *pod = NULL;
+	int status = 201, rc;
+
+	pthread_mutex_lock(&a->lock);
+	if (agent_resolve(a)) {
+		snprintf(err, errlen, "resolving targets failed (see the agent's log)");
+		status = 500;
+		goto out;
+	}
+	if (name) {
+		pod = target_set__find_pod(&a->set, name);
+		if (!pod) {
+			snprintf(err, errlen, "unknown pod '%s': not found on this node", name);
+			status = 404;
+			goto out;
+		}
+	} else if (!target_set__find_pid(&a->set, pid, &pod, NULL)) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d", pid);
+		if (access(path, F_OK) || target_set__add_bare_pid(&a->set, "/proc", pid, &pod)) {
+			snprintf(err, errlen, "no such process: %d", pid);
+			status = 404;
+			goto out;
+		}
+	}
+	snprintf(added, addedlen, "%s/%s", pod->meta.namespace_, pod->meta.name);
+	rc = watchset__add_pod(a->ws, &a->set, (int)(pod - a->set.pods));
+	if (rc == -EEXIST) {
+		snprintf(err, errlen, "pod '%s' is watched already", added);
+		status = 409;
+	} else if (rc) {
+		snprintf(err, errlen, "adding '%s': %s", added, strerror(-rc));
+		status = 500;
+	} else {
+		pr_info("watching %s (run-time API)", added);
+	}
+out:
+	pthread_mutex_unlock(&a->lock);
+	return status;
+}
+
+static int api_target_remove(void *ctx, const char *name, char *err, size_t errlen)
+{
+	struct agent *a = ctx;
+	struct target_pod *pod;
+	const char *uid;
+	char uidbuf[POD_UID_MAX];
+	int status = 200;
+
+	pthread_mutex_lock(&a->lock);
+	pod = find_watched_pod_by_name(a, name, &uid);
+	if (!uid) {
+		snprintf(err, errlen, "pod '%s' is not watched", name);
+		status = 404;
+	} else {
+		snprintf(uidbuf, sizeof(uidbuf), "%s", uid);
+		watchset__remove_pod(a->ws, uidbuf, pod);
+		pr_info("stopped watching %s (run-time API)", name);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return status;
+}
+
+/* --- start-up, reload and the main loop ------------------------------------------- */
+
+/* Mark the pods named by options and config. 0, or 1 after one error line. */
+static int select_initial(struct agent *a, bool *keep)
+{
+	int i;
+
+	for (i = 0; i < a->o.npids; i++) {
+		struct target_pod *pod;
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d", a->o.pids[i]);
+		if (access(path, F_OK)) {
+			pr_error("--pid %d: no such process", a->o.pids[i]);
+			return 1;
+		}
+		if (!target_set__find_pid(&a->set, a->o.pids[i], &pod, NULL) &&
+		    target_set__add_bare_pid(&a->set, "/proc", a->o.pids[i], &pod)) {
+			pr_error("--pid %d: the process vanished", a->o.pids[i]);
+			return 1;
+		}
+		keep[pod - a->set.pods] = true;
+	}
+	for (i = 0; i < a->o.npods + a->cfg.npods; i++) {
+		const char *name = i < a->o.npods ? a->o.pods[i] : a->cfg.pods[i - a->o.npods];
+		struct target_pod *pod = target_set__find_pod(&a->set, name);
+
+		if (!pod) {
+			pr_error("unknown pod '%s': not found on this node by the sources used "
+				 "(see 'podscope pods -v')",
+				 name);
+			return 1;
+		}
+		keep[pod - a->set.pods] = true;
+	}
+	for (i = 0; a->all_sidecar && i < a->set.npods; i++)
+		keep[i] |= pod_has_sidecar(&a->set.pods[i]);
+	return 0;
+}
+
+/* SIGHUP: re-read the config file and the token file; apply pod changes. */
+static void agent_reload(struct agent *a)
+{
+	struct run_config old = a->cfg, fresh;
+	char err[768], token[512];
+	const char *tf;
+	int i, j;
+
+	if (a->o.config) {
+		if (config_read(a->o.config, &fresh, err, sizeof(err))) {
+			pr_warn("SIGHUP: keeping the old configuration: %s", err);
+			return;
+		}
+		if (strcmp(fresh.listen, old.listen))
+			pr_warn("SIGHUP: 'listen' changes need a restart; still on the old "
+				"address");
+		pthread_mutex_lock(&a->lock);
+		a->cfg = fresh;
+		if (fresh.all_sidecar >= 0 && !a->o.all_sidecar)
+			a->all_sidecar = fresh.all_sidecar;
+		if (!agent_resolve(a)) {
+			for (i = 0; i < fresh.npods; i++) {
+				struct target_pod *p = target_set__find_pod(&a->set, fresh.pods[i]);
+
+				if (!p)
+					pr_warn("SIGHUP: unknown pod '%s'", fresh.pods[i]);
+				else if (!watchset__add_pod(a->ws, &a->set, (int)(p - a->set.pods)))
+					pr_info("watching %s (config)", fresh.pods[i]);
+			}
+			for (i = 0; i < old.npods; i++) {
+				const char *uid;
+				struct target_pod *p;
+
+				for (j = 0; j < fresh.npods; j++)
+					if (!strcmp(old.pods[i], fresh.pods[j]))
+						break;
+				if (j < fresh.npods)
+					continue;
+				p = find_watched_pod_by_name(a, old.pods[i], &uid);
+				if (uid) {
+					char u[POD_UID_MAX];
+
+					snprintf(u, sizeof(u), "%s", uid);
+					watchset__remove_pod(a->ws, u, p);
+					pr_info("stopped watching %s (config)", old.pods[i]);
+				}
+			}
+			agent_add_sidecar_pods(a);
+		}
+		pthread_mutex_unlock(&a->lock);
+	}
+	tf = effective_token_file(a);
+	if (tf) {
+		if (token_read(tf, token, sizeof(token)))
+			pr_warn("SIGHUP: cannot read token file %s; keeping the old token", tf);
+		else
+			api_server__set_token(a->api, token);
+	}
+	pr_info("configuration reloaded");
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	static struct agent agent;
+	struct agent *a = &agent;
+	struct api_ops ops = {
+		.ctx = a,
+		.metrics = api_metrics,
+		.snapshot = api_snapshot,
+		.targets = api_targets,
+		.target_add = api_target_add,
+		.target_remove = api_target_remove,
+	};
+	bool list_metrics = false, *keep = NULL;
+	uint64_t next_refresh, next_resync, deadline = 0;
+	char err[768], token[512] = "";
+	const char *listen;
+	int rc, i;
+
+	memset(a, 0, sizeof(*a));
+	a->stats_fd = -1;
+	a->cfg.all_sidecar = -1;
+	rc = parse_args(argc, argv, &a->o, &list_metrics);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (list_metrics) {
+		const char *const *n;
+
+		for (n = prom_metric_names(); *n; n++)
+			puts(*n);
+		return 0;
+	}
+	if (a->o.config && config_read(a->o.config, &a->cfg, err, sizeof(err))) {
+		fprintf(stderr, "podscope: error: run: %s\n", err);
+		return EXIT_USAGE;
+	}
+	a->all_sidecar = a->o.all_sidecar || a->cfg.all_sidecar == 1;
+	listen = a->o.listen ? a->o.listen : a->cfg.listen[0] ? a->cfg.listen : API_DEFAULT_LISTEN;
+	if (a->o.token)
+		snprintf(token, sizeof(token), "%s", a->o.token);
+	else if (effective_token_file(a) &&
+		 token_read(effective_token_file(a), token, sizeof(token))) {
+		fprintf(stderr, "podscope: error: run: cannot read a token from %s\n",
+			effective_token_file(a));
+		return EXIT_USAGE;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&a->lock, NULL);
+	rc = 1;
+	if (target_resolve(&a->o.resolve, &a->set, err, sizeof(err))) {
+		pr_error("%s", err);
+		goto out;
+	}
+	keep = calloc((size_t)a->set.npods + 1, sizeof(*keep));
+	if (!keep || select_initial(a, keep))
+		goto out;
+	if (cgroup_roots_detect(&a->roots))
+		pr_warn("cannot read /proc/self/mounts: no container resources");
+	/* kernel bpf_stats, on while this fd is open (the kernel restores it on exit) */
+	a->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (a->stats_fd < 0)
+		pr_warn("cannot enable BPF run-time stats (%s): podscope_bpf_program_* stay empty",
+			strerror(errno));
+	a->ws = watchset__new(&a->o.resolve, &a->set, keep, a->o.rescan_ns, on_process, a);
+	if (!a->ws)
+		goto out;
+	a->ct = conn_tracer__new(tracker__tgids_fd(watchset__tracker(a->ws)), on_conn_event, a);
+	if (!a->ct)
+		goto out;
+	a->model = model__new(a->ws, &a->set);
+	if (!a->model) {
+		pr_error("out of memory");
+		goto out;
+	}
+	model__set_mechanisms(a->model, tracker__mechanism(watchset__tracker(a->ws)),
+			      conn_tracer__mechanism(a->ct));
+	model__set_resources(a->model, &a->res);
+	model__set_health(a->model, &a->health);
+	for (i = 0; i < watchset__nprocesses(a->ws); i++) {
+		const struct watch_process *p = watchset__process(a->ws, i);
+
+		conn_tracer__seed_process(a->ct, p->pid, p->idx);
+	}
+	a->start_ns = now_ns();
+	a->health.start_time = (double)time(NULL);
+	if (agent_refresh(a) < 0)
+		pr_warn("first refresh failed");
+	a->api = api_server__start(listen, token[0] ? token : NULL, &ops);
+	if (!a->api)
+		goto out;
+	if (!token[0])
+		pr_warn("no --token-file: the control endpoints (POST/DELETE /api/v1/targets) "
+			"answer 401");
+	pr_info("serving on http://%s/ : watching %d pods, %d processes (target tracker %s, "
+		"connections %s)",
+		listen, watchset__npods(a->ws), watchset__nprocesses(a->ws),
+		tracker__mechanism(watchset__tracker(a->ws)), conn_tracer__mechanism(a->ct));
+
+	next_refresh = a->start_ns + a->o.interval_ns;
+	next_resync = a->start_ns + 2 * a->o.rescan_ns;
+	if (a->o.duration_ns)
+		deadline = a->start_ns + a->o.duration_ns;
+	rc = 0;
+	while (!exiting) {
+		struct timespec pause = {0, 20 * 1000000L};
+		uint64_t t = now_ns();
+
+		if (deadline && t >= deadline)
+			break;
+		if (reload) {
+			reload = 0;
+			agent_reload(a);
+		}
+		pthread_mutex_lock(&a->lock);
+		rc = watchset__poll(a->ws, 0);
+		if (!rc)
+			rc = conn_tracer__poll(a->ct, 0);
+		if (rc >= 0 && t >= next_resync) {
+			next_resync = t + 2 * a->o.rescan_ns;
+			if (!agent_resolve(a))
+				agent_add_sidecar_pods(a);
+		}
+		if (rc >= 0 && t >= next_refresh) {
+			next_refresh = t + a->o.interval_ns;
+			rc = agent_refresh(a);
+		}
+		pthread_mutex_unlock(&a->lock);
+		if (rc < 0) {
+			pr_error("agent loop: %s", strerror(-rc));
+			rc = 1;
+			break;
+		}
+		rc = 0;
+		nanosleep(&pause, NULL);
+	}
+	pr_info("stopping");
+out:
+	api_server__stop(a->api);
+	model__free(a->model);
+	conn_tracer__free(a->ct);
+	watchset__free(a->ws);
+	resource_sample__clear(&a->res);
+	if (a->stats_fd >= 0)
+		close(a->stats_fd);
+	free(keep);
+	target_set__free(&a->set);
+	pthread_mutex_destroy(&a->lock);
+	return rc;
+}
+
+/* --- podscope target: the control client ---------------------------------------- */
+
+static const char target_usage[] =
+	"Usage: podscope target add NS/NAME | add --pid PID | rm NS/NAME | ls\n"
+	"                       [--agent URL] [--token-file FILE | --token TOKEN]\n"
+	"\n"
+	"Change what a running agent ('podscope run') watches, without restarting it.\n"
+	"  --agent URL        the agent (default http://" API_DEFAULT_LISTEN ")\n"
+	"  --token-file FILE  the agent's token (add and rm need it)\n"
+	"  --token TOKEN      the same, given directly\n"
+	"  --json             ls: the agent's JSON as is\n";
+
+static size_t collect_body(char *data, size_t size, size_t n, void *ctx)
+{
+	FILE *f = ctx;
+
+	return fwrite(data, size, n, f);
+}
+
+/* One request; *@status the HTTP status; body malloc'd into *@body. 0 or -1 (err set). */
+static int target_http(const char *method, const char *url, const char *token, const char *json,
+		       long *status, char **body, char *err, size_t errlen)
+{
+	char auth[600], cerr[CURL_ERROR_SIZE] = "";
+	struct curl_slist *h = NULL;
+	size_t blen = 0;
+	CURLcode cc;
+	CURL *c;
+	FILE *f;
+
+	*body = NULL;
+	f = open_memstream(body, &blen);
+	c = curl_easy_init();
+	if (!f || !c) {
+		if (f)
+			fclose(f);
+		curl_easy_cleanup(c);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, auth);
+	}
+	if (json) {
+		h = curl_slist_append(h, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	fclose(f);
+	if (cc != CURLE_OK) {
+		snprintf(err, errlen, "cannot reach the agent at %.200s: %s", url,
+			 cerr[0] ? cerr : curl_easy_strerror(cc));
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_target(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"agent", required_argument, NULL, 'a'},
+		{"token", required_argument, NULL, 't'},
+		{"token-file", required_argument, NULL, 'f'},
+		{"pid", required_argument, NULL, 'p'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *agent = "http://" API_DEFAULT_LISTEN, *token = NULL, *token_file = NULL;
+	char tokbuf[512], url[1024], err[768], *body = NULL, *json = NULL;
+	const char *verb, *method = "GET";
+	bool as_json = false;
+	uint64_t pid = 0;
+	long status = 0;
+	json_t *doc = NULL;
+	int c, rc = 1;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			agent = optarg;
+			break;
+		case 't':
+			token = optarg;
+			break;
+		case 'f':
+			token_file = optarg;
+			break;
+		case 'p':
+			if (cli_parse_u64(optarg, 1, 0x3fffffff, &pid))
+				return cli_usage_error("target", "bad --pid '%s'", optarg);
+			break;
+		case 'j':
+			as_json = true;
+			break;
+		case 'h':
+			fputs(target_usage, stdout);
+			return 0;
+		default:
+			return cli_bad_option("target", argv, optind);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error("target", "want add, rm or ls");
+	verb = argv[optind++];
+	if (token_file) {
+		if (token_read(token_file, tokbuf, sizeof(tokbuf)))
+			return cli_usage_error("target", "cannot read a token from %s", token_file);
+		token = tokbuf;
+	}
+	while (*agent && agent[strlen(agent) - 1] == '/')
+		agent = strndupa(agent, strlen(agent) - 1);
+	if (!strcmp(verb, "ls")) {
+		if (optind < argc)
+			return cli_usage_error("target", "ls: unexpected argument '%s'",
+					       argv[optind]);
+		snprintf(url, sizeof(url), "%s/api/v1/targets", agent);
+	} else if (!strcmp(verb, "add")) {
+		if ((optind < argc) == (pid != 0) || argc - optind > 1)
+			return cli_usage_error("target", "add: want one NS/NAME or --pid PID");
+		doc = pid ? json_pack("{s:I}", "pid", (json_int_t)pid)
+			  : json_pack("{s:s}", "pod", argv[optind]);
+		json = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+		doc = NULL;
+		method = "POST";
+		snprintf(url, sizeof(url), "%s/api/v1/targets", agent);
+	} else if (!strcmp(verb, "rm")) {
+		if (argc - optind != 1 || pid)
+			return cli_usage_error("target", "rm: want one NS/NAME");
+		method = "DELETE";
+		snprintf(url, sizeof(url), "%s/api/v1/targets/%s", agent, argv[optind]);
+	} else {
+		return cli_usage_error("target", "unknown verb '%s': want add, rm or ls", verb);
+	}
+	if (target_http(method, url, token, json, &status, &body, err, sizeof(err))) {
+		fprintf(stderr, "podscope: error: target: %s\n", err);
+		goto out;
+	}
+	doc = body ? json_loads(body, 0, NULL) : NULL;
+	if (status < 200 || status >= 300) {
+		const char *msg = json_string_value(json_object_get(doc, "error"));
+
+		fprintf(stderr, "podscope: error: target %s: HTTP %ld: %s\n", verb, status,
+			msg ? msg : "unexpected answer from the agent");
+		goto out;
+	}
+	rc = 0;
+	if (!strcmp(verb, "ls")) {
+		size_t i;
+		json_t *t;
+
+		if (as_json) {
+			fputs(body ? body : "", stdout);
+			putchar('\n');
+			goto out;
+		}
+		json_array_foreach (json_object_get(doc, "targets"), i, t) {
+			json_t *cs = json_object_get(t, "containers"), *ct;
+			size_t j, nproc = 0;
+
+			json_array_foreach (cs, j, ct)
+				nproc += json_array_size(json_object_get(ct, "pids"));
+			printf("%s\t%zu containers\t%zu processes\n",
+			       json_string_value(json_object_get(t, "pod")) ?: "?",
+			       json_array_size(cs), nproc);
+		}
+	} else if (!strcmp(verb, "add")) {
+		printf("watching %s\n", json_string_value(json_object_get(doc, "added")) ?: "?");
+	} else {
+		printf("stopped watching %s\n", argv[optind]);
+	}
+out:
+	json_decref(doc);
+	free(body);
+	free(json);
+	return rc;
+}
