@@ -24,6 +24,7 @@ struct accel_pod {
 struct accel {
 	struct accel_bpf *skel;
 	bool msg_attached;
+	bool pod_to_pod;
 	struct accel_pod *pods;
 	int npods;
 	int ncpus;
@@ -43,6 +44,7 @@ struct accel *accel__new(bool pod_to_pod)
 		goto fail;
 	}
 	a->skel->rodata->pod_to_pod = pod_to_pod;
+	a->pod_to_pod = pod_to_pod;
 	err = accel_bpf__load(a->skel);
 	if (err)
 		goto fail;
@@ -157,6 +159,40 @@ int accel__stats(struct accel *a, uint64_t out[ASTAT__COUNT], uint64_t *sockets_
 		}
 	}
 	return 0;
+}
+
+static const char *const stat_names[ASTAT__COUNT] = {
+	[ASTAT_SOCKS_ACTIVE] = "sockets_client",
+	[ASTAT_SOCKS_PASSIVE] = "sockets_server",
+	[ASTAT_SOCKS_REMOVED] = "sockets_closed",
+	[ASTAT_MSGS_REDIRECTED] = "messages_redirected",
+	[ASTAT_BYTES_REDIRECTED] = "bytes_redirected",
+	[ASTAT_MSGS_PASSED] = "messages_not_redirected",
+	[ASTAT_BYTES_PASSED] = "bytes_not_redirected",
+	[ASTAT_REDIRECT_FAILED] = "redirect_failed",
+	[ASTAT_MAP_FULL] = "sockhash_full",
+};
+
+json_t *accel__status_json(struct accel *a, double seconds)
+{
+	uint64_t st[ASTAT__COUNT] = {0}, now = 0;
+	json_t *o, *pods;
+	int i;
+
+	if (accel__stats(a, st, &now))
+		return NULL;
+	o = json_object();
+	pods = json_array();
+	json_object_set_new(o, "schema", json_string("podscope.accel/v1"));
+	json_object_set_new(o, "seconds", json_real(seconds));
+	for (i = 0; i < a->npods; i++)
+		json_array_append_new(pods, json_string(a->pods[i].label));
+	json_object_set_new(o, "enabled", pods);
+	json_object_set_new(o, "pod_to_pod", json_boolean(a->pod_to_pod));
+	json_object_set_new(o, "sockets_now", json_integer((json_int_t)now));
+	for (i = 0; i < ASTAT__COUNT; i++)
+		json_object_set_new(o, stat_names[i], json_integer((json_int_t)st[i]));
+	return o;
 }
 
 void accel__free(struct accel *a)

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "accel_events.h"
 
@@ -39,6 +40,9 @@ const char *accel__enabled_label(const struct accel *a, int i);
 
 /* Counters (ASTAT_*) summed over CPUs, and sockets currently in the sockhash. */
 int accel__stats(struct accel *a, uint64_t out[ASTAT__COUNT], uint64_t *sockets_now);
+
+/* The status document (schema podscope.accel/v1); caller owns it. NULL on error. */
+json_t *accel__status_json(struct accel *a, double seconds);
 
 /* Detach everything and unload. NULL-safe. */
 void accel__free(struct accel *a);

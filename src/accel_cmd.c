@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "accel.h"
 #include "accel_cmd.h"
+#include "agent.h"
 #include "cgroup.h"
 #include "cli.h"
 #include "log.h"
@@ -34,6 +34,8 @@ static void on_signal(int sig)
 
 static const char accel_usage[] =
 	"Usage: podscope accel run (--pod NS/NAME ... | --node) [options]\n"
+	"       podscope accel enable|disable --pod NS/NAME [--agent URL] [--token-file F]\n"
+	"       podscope accel status [--agent URL] [--json]\n"
 	"\n"
 	"Redirect pod-local TCP traffic socket to socket (sockops + sk_msg), skipping\n"
 	"the TCP/IP stack between a sidecar and its application, in both directions\n"
@@ -49,7 +51,10 @@ static const char accel_usage[] =
 	"  --duration D        stop after D (default: until SIGINT/SIGTERM)\n"
 	"  --interval D        status line every D (default 5s; 0: only at the end)\n"
 	"  --json              final status as JSON\n"
-	"  -v, --verbose       debug output\n";
+	"  -v, --verbose       debug output\n"
+	"\n"
+	"enable/disable/status talk to a running agent ('podscope run', default\n"
+	"http://127.0.0.1:9746); enable and disable need its token.\n";
 
 struct accel_opts {
 	struct resolve_opts resolve;
@@ -156,67 +161,29 @@ static int parse_args(int argc, char **argv, struct accel_opts *o)
 	return 0;
 }
 
-/* The pod's cgroup v2 directory: the parent of its containers' cgroups. */
-static int pod_cgroup_dir(const struct target_pod *pod, const char *v2, char *out, size_t len)
-{
-	int i;
-
-	for (i = 0; i < pod->ncontainers; i++) {
-		const struct target_container *c = &pod->containers[i];
-		char path[sizeof(c->cgroup_path)];
-
-		if (!c->cgroup_v2 || !c->cgroup_path[0])
-			continue;
-		snprintf(path, sizeof(path), "%s", c->cgroup_path);
-		snprintf(out, len, "%s%s", v2, dirname(path));
-		return 0;
-	}
-	return -ENOENT;
-}
-
-static const char *const stat_names[ASTAT__COUNT] = {
-	[ASTAT_SOCKS_ACTIVE] = "sockets_client",
-	[ASTAT_SOCKS_PASSIVE] = "sockets_server",
-	[ASTAT_SOCKS_REMOVED] = "sockets_closed",
-	[ASTAT_MSGS_REDIRECTED] = "messages_redirected",
-	[ASTAT_BYTES_REDIRECTED] = "bytes_redirected",
-	[ASTAT_MSGS_PASSED] = "messages_not_redirected",
-	[ASTAT_BYTES_PASSED] = "bytes_not_redirected",
-	[ASTAT_REDIRECT_FAILED] = "redirect_failed",
-	[ASTAT_MAP_FULL] = "sockhash_full",
-};
-
 static void print_status(struct accel *a, bool json, double secs)
 {
-	uint64_t st[ASTAT__COUNT] = {0}, now = 0;
-	int i;
+	json_t *o = accel__status_json(a, secs);
 
-	if (accel__stats(a, st, &now))
+	if (!o)
 		return;
 	if (json) {
-		json_t *o = json_object(), *pods = json_array();
-
-		json_object_set_new(o, "schema", json_string("podscope.accel/v1"));
-		json_object_set_new(o, "seconds", json_real(secs));
-		for (i = 0; i < accel__nenabled(a); i++)
-			json_array_append_new(pods, json_string(accel__enabled_label(a, i)));
-		json_object_set_new(o, "enabled", pods);
-		json_object_set_new(o, "sockets_now", json_integer((json_int_t)now));
-		for (i = 0; i < ASTAT__COUNT; i++)
-			json_object_set_new(o, stat_names[i], json_integer((json_int_t)st[i]));
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		putchar('\n');
-		json_decref(o);
 	} else {
-		printf("accel %.1fs: sockets %llu (now %llu), redirected %llu msgs / %llu bytes, "
-		       "normal path %llu msgs, failed %llu, sockhash full %llu\n",
-		       secs, (unsigned long long)(st[ASTAT_SOCKS_ACTIVE] + st[ASTAT_SOCKS_PASSIVE]),
-		       (unsigned long long)now, (unsigned long long)st[ASTAT_MSGS_REDIRECTED],
-		       (unsigned long long)st[ASTAT_BYTES_REDIRECTED],
-		       (unsigned long long)st[ASTAT_MSGS_PASSED],
-		       (unsigned long long)st[ASTAT_REDIRECT_FAILED],
-		       (unsigned long long)st[ASTAT_MAP_FULL]);
+		printf("accel %.1fs: sockets %lld (now %lld), redirected %lld msgs / %lld bytes, "
+		       "normal path %lld msgs, failed %lld, sockhash full %lld\n",
+		       secs,
+		       json_integer_value(json_object_get(o, "sockets_client")) +
+			       json_integer_value(json_object_get(o, "sockets_server")),
+		       json_integer_value(json_object_get(o, "sockets_now")),
+		       json_integer_value(json_object_get(o, "messages_redirected")),
+		       json_integer_value(json_object_get(o, "bytes_redirected")),
+		       json_integer_value(json_object_get(o, "messages_not_redirected")),
+		       json_integer_value(json_object_get(o, "redirect_failed")),
+		       json_integer_value(json_object_get(o, "sockhash_full")));
 	}
+	json_decref(o);
 	fflush(stdout);
 }
 
@@ -239,6 +206,9 @@ int cmd_accel(int argc, char **argv)
 	char err[768], dir[4096];
 	int rc, i;
 
+	if (argc >= 2 && (!strcmp(argv[1], "enable") || !strcmp(argv[1], "disable") ||
+			  !strcmp(argv[1], "status")))
+		return cmd_accel_remote(argc - 1, argv + 1);
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -265,7 +235,7 @@ int cmd_accel(int argc, char **argv)
 			pr_error("unknown pod '%s' (see 'podscope pods -v')", o.pods[i]);
 			goto out;
 		}
-		if (pod_cgroup_dir(pod, cg.v2_path, dir, sizeof(dir))) {
+		if (target_pod__cgroup_v2_dir(pod, cg.v2_path, dir, sizeof(dir))) {
 			pr_error("pod %s has no cgroup v2 directory to attach to", o.pods[i]);
 			goto out;
 		}

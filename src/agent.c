@@ -26,9 +26,11 @@
 #include <bpf/bpf.h>
 #include <curl/curl.h>
 
+#include "accel.h"
 #include "agent.h"
 #include "api.h"
 #include "cadvisor.h"
+#include "cgroup.h"
 #include "cli.h"
 #include "conn.h"
 #include "log.h"
@@ -52,6 +54,9 @@ struct run_opts {
 	const char *token_file;
 	const char *config;
 	uint64_t duration_ns, interval_ns, rescan_ns;
+	const char *accel_pods[MAX_SELECT];
+	int naccel;
+	bool accel_all, pod_to_pod;
 };
 
 /* What a --config file says (re-read on SIGHUP). */
@@ -78,6 +83,8 @@ struct agent {
 	bool all_sidecar;
 	int stats_fd;
 	uint64_t start_ns;
+	struct accel *accel; /* created at the first enable */
+	char cgroup_v2[256];
 };
 
 static volatile sig_atomic_t exiting, reload;
@@ -118,6 +125,10 @@ static const char run_usage[] =
 	"  --listen HOST:PORT      default " API_DEFAULT_LISTEN "\n"
 	"  --token-file FILE       bearer token for control endpoints (first line)\n"
 	"  --token TOKEN           the same, given directly\n"
+	"  --accel                 socket-redirect acceleration for every watched pod\n"
+	"  --accel-pod NS/NAME     ... for this pod (repeatable); at run time:\n"
+	"                          'podscope accel enable|disable|status' (docs/accel.md)\n"
+	"  --pod-to-pod            accelerated pods also redirect to each other\n"
 	"  --config FILE           key=value lines (pod=, all-sidecar-pods=, listen=,\n"
 	"                          token-file=); SIGHUP re-reads it (see docs/agent.md)\n"
 	"Other:\n"
@@ -234,6 +245,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		OPT_INTERVAL,
 		OPT_RESCAN,
 		OPT_LIST,
+		OPT_ACCEL,
+		OPT_ACCEL_POD,
+		OPT_P2P,
 	};
 	static const struct option opts[] = {
 		{"pod", required_argument, NULL, OPT_POD},
@@ -253,6 +267,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		{"interval", required_argument, NULL, OPT_INTERVAL},
 		{"rescan", required_argument, NULL, OPT_RESCAN},
 		{"list-metrics", no_argument, NULL, OPT_LIST},
+		{"accel", no_argument, NULL, OPT_ACCEL},
+		{"accel-pod", required_argument, NULL, OPT_ACCEL_POD},
+		{"pod-to-pod", no_argument, NULL, OPT_P2P},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -347,6 +364,18 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 			break;
 		case OPT_LIST:
 			*list_metrics = true;
+			break;
+		case OPT_ACCEL:
+			o->accel_all = true;
+			break;
+		case OPT_ACCEL_POD:
+			if (o->naccel == MAX_SELECT)
+				return cli_usage_error("run", "too many --accel-pod (max %d)",
+						       MAX_SELECT);
+			o->accel_pods[o->naccel++] = optarg;
+			break;
+		case OPT_P2P:
+			o->pod_to_pod = true;
 			break;
 		case 'v':
 			log_set_level(PS_LOG_DEBUG);
@@ -698,6 +727,90 @@ static int api_target_remove(void *ctx, const char *name, char *err, size_t errl
 	return status;
 }
 
+/* --- socket-redirect acceleration (M9) ------------------------------------------ */
+
+/* Enable acceleration for pod @name; call with the lock held. HTTP status. */
+static int accel_enable_locked(struct agent *a, const char *name, char *err, size_t errlen)
+{
+	struct target_pod *pod;
+	char dir[4096];
+	int rc;
+
+	if (agent_resolve(a)) {
+		snprintf(err, errlen, "resolving targets failed (see the agent's log)");
+		return 500;
+	}
+	pod = target_set__find_pod(&a->set, name);
+	if (!pod) {
+		snprintf(err, errlen, "unknown pod '%s': not found on this node", name);
+		return 404;
+	}
+	if (!a->cgroup_v2[0] || target_pod__cgroup_v2_dir(pod, a->cgroup_v2, dir, sizeof(dir))) {
+		snprintf(err, errlen, "pod '%s' has no cgroup v2 directory to attach sockops to",
+			 name);
+		return 500;
+	}
+	if (!a->accel) {
+		a->accel = accel__new(a->o.pod_to_pod);
+		if (!a->accel) {
+			snprintf(err, errlen,
+				 "cannot load acceleration: %s (see 'podscope doctor')",
+				 strerror(errno));
+			return 500;
+		}
+	}
+	rc = accel__enable(a->accel, name, dir);
+	if (rc == -EEXIST) {
+		snprintf(err, errlen, "pod '%s' is accelerated already", name);
+		return 409;
+	}
+	if (rc) {
+		snprintf(err, errlen, "enabling acceleration for '%s': %s", name, strerror(-rc));
+		return 500;
+	}
+	return 201;
+}
+
+static int api_accel_enable(void *ctx, const char *name, char *err, size_t errlen)
+{
+	struct agent *a = ctx;
+	int status;
+
+	pthread_mutex_lock(&a->lock);
+	status = accel_enable_locked(a, name, err, errlen);
+	pthread_mutex_unlock(&a->lock);
+	return status;
+}
+
+static int api_accel_disable(void *ctx, const char *name, char *err, size_t errlen)
+{
+	struct agent *a = ctx;
+	int status = 200;
+
+	pthread_mutex_lock(&a->lock);
+	if (!a->accel || accel__disable(a->accel, name)) {
+		snprintf(err, errlen, "pod '%s' is not accelerated", name);
+		status = 404;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return status;
+}
+
+static json_t *api_accel_status(void *ctx)
+{
+	struct agent *a = ctx;
+	json_t *st;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->accel)
+		st = accel__status_json(a->accel, (double)(now_ns() - a->start_ns) / 1e9);
+	else
+		st = json_pack("{s:s, s:[], s:b}", "schema", "podscope.accel/v1", "enabled",
+			       "pod_to_pod", a->o.pod_to_pod);
+	pthread_mutex_unlock(&a->lock);
+	return st;
+}
+
 /* --- start-up, reload and the main loop ------------------------------------------- */
 
 /* Mark the pods named by options and config. 0, or 1 after one error line. */
@@ -811,6 +924,9 @@ int cmd_run(int argc, char **argv)
 		.targets = api_targets,
 		.target_add = api_target_add,
 		.target_remove = api_target_remove,
+		.accel_status = api_accel_status,
+		.accel_enable = api_accel_enable,
+		.accel_disable = api_accel_disable,
 	};
 	bool list_metrics = false, *keep = NULL;
 	uint64_t next_refresh, next_resync, deadline = 0;
@@ -885,7 +1001,42 @@ int cmd_run(int argc, char **argv)
 
 		conn_tracer__seed_process(a->ct, p->pid, p->idx);
 	}
+	{
+		struct cgroup_info cg;
+
+		if (!cgroup_info_read(&cg))
+			snprintf(a->cgroup_v2, sizeof(a->cgroup_v2), "%s", cg.v2_path);
+	}
 	a->start_ns = now_ns();
+	/* --accel: every watched pod; --accel-pod: these (each must be known) */
+	for (i = 0; i < a->o.naccel; i++) {
+		int st = accel_enable_locked(a, a->o.accel_pods[i], err, sizeof(err));
+
+		if (st >= 300) {
+			pr_error("--accel-pod: %s", err);
+			rc = 1;
+			goto out;
+		}
+	}
+	if (a->o.accel_all) {
+		for (i = 0; i < watchset__npods(a->ws); i++) {
+			const char *uid = watchset__pod_uid(a->ws, i);
+			int j;
+
+			for (j = 0; j < a->set.npods; j++) {
+				const struct target_pod *p = &a->set.pods[j];
+				char name[POD_NAME_MAX * 2 + 2];
+
+				if (strcmp(p->meta.uid, uid) || !p->name_known)
+					continue;
+				snprintf(name, sizeof(name), "%s/%s", p->meta.namespace_,
+					 p->meta.name);
+				if (accel_enable_locked(a, name, err, sizeof(err)) >= 300 &&
+				    !strstr(err, "already"))
+					pr_warn("--accel: %s", err);
+			}
+		}
+	}
 	a->health.start_time = (double)time(NULL);
 	if (agent_refresh(a) < 0)
 		pr_warn("first refresh failed");
@@ -940,6 +1091,7 @@ int cmd_run(int argc, char **argv)
 	pr_info("stopping");
 out:
 	api_server__stop(a->api);
+	accel__free(a->accel);
 	model__free(a->model);
 	conn_tracer__free(a->ct);
 	watchset__free(a->ws);
@@ -1137,6 +1289,121 @@ int cmd_target(int argc, char **argv)
 		printf("watching %s\n", json_string_value(json_object_get(doc, "added")) ?: "?");
 	} else {
 		printf("stopped watching %s\n", argv[optind]);
+	}
+out:
+	json_decref(doc);
+	free(body);
+	free(json);
+	return rc;
+}
+
+/* --- podscope accel enable|disable|status: the acceleration client ------------------- */
+
+int cmd_accel_remote(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"agent", required_argument, NULL, 'a'},
+		{"token", required_argument, NULL, 't'},
+		{"token-file", required_argument, NULL, 'f'},
+		{"pod", required_argument, NULL, 'p'},
+		{"json", no_argument, NULL, 'j'},
+		{0},
+	};
+	const char *agent = "http://" API_DEFAULT_LISTEN, *token = NULL, *token_file = NULL;
+	const char *verb = argv[0], *pod = NULL, *method = "GET";
+	char tokbuf[512], url[1024], err[768], *body = NULL, *json = NULL;
+	bool as_json = false;
+	long status = 0;
+	json_t *doc = NULL;
+	int c, rc = 1;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			agent = optarg;
+			break;
+		case 't':
+			token = optarg;
+			break;
+		case 'f':
+			token_file = optarg;
+			break;
+		case 'p':
+			pod = optarg;
+			break;
+		case 'j':
+			as_json = true;
+			break;
+		default:
+			return cli_bad_option("accel", argv, optind);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("accel", "unexpected argument '%s'", argv[optind]);
+	if (strcmp(verb, "status") && !pod)
+		return cli_usage_error("accel", "%s: want --pod NS/NAME", verb);
+	if (token_file) {
+		if (token_read(token_file, tokbuf, sizeof(tokbuf)))
+			return cli_usage_error("accel", "cannot read a token from %s", token_file);
+		token = tokbuf;
+	}
+	while (*agent && agent[strlen(agent) - 1] == '/')
+		agent = strndupa(agent, strlen(agent) - 1);
+	if (!strcmp(verb, "enable")) {
+		doc = json_pack("{s:s}", "pod", pod);
+		json = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+		doc = NULL;
+		method = "POST";
+		snprintf(url, sizeof(url), "%s/api/v1/accel", agent);
+	} else if (!strcmp(verb, "disable")) {
+		method = "DELETE";
+		snprintf(url, sizeof(url), "%s/api/v1/accel/%s", agent, pod);
+	} else {
+		snprintf(url, sizeof(url), "%s/api/v1/accel", agent);
+	}
+	if (target_http(method, url, token, json, &status, &body, err, sizeof(err))) {
+		fprintf(stderr, "podscope: error: accel: %s\n", err);
+		goto out;
+	}
+	doc = body ? json_loads(body, 0, NULL) : NULL;
+	if (status < 200 || status >= 300) {
+		const char *msg = json_string_value(json_object_get(doc, "error"));
+
+		fprintf(stderr, "podscope: error: accel %s: HTTP %ld: %s\n", verb, status,
+			msg ? msg : "unexpected answer from the agent");
+		goto out;
+	}
+	rc = 0;
+	if (!strcmp(verb, "status")) {
+		json_t *en = json_object_get(doc, "enabled"), *v;
+		size_t i;
+
+		if (as_json) {
+			fputs(body ? body : "", stdout);
+			putchar('\n');
+			goto out;
+		}
+		printf("accelerated pods:");
+		json_array_foreach (en, i, v)
+			printf(" %s", json_string_value(v));
+		printf("%s\n", json_array_size(en) ? "" : " none");
+		printf("sockets: %lld client + %lld server (now %lld); redirected: %lld messages, "
+		       "%lld bytes; normal path: %lld messages; redirect failed: %lld; sockhash "
+		       "full: %lld\n",
+		       json_integer_value(json_object_get(doc, "sockets_client")),
+		       json_integer_value(json_object_get(doc, "sockets_server")),
+		       json_integer_value(json_object_get(doc, "sockets_now")),
+		       json_integer_value(json_object_get(doc, "messages_redirected")),
+		       json_integer_value(json_object_get(doc, "bytes_redirected")),
+		       json_integer_value(json_object_get(doc, "messages_not_redirected")),
+		       json_integer_value(json_object_get(doc, "redirect_failed")),
+		       json_integer_value(json_object_get(doc, "sockhash_full")));
+	} else {
+		printf("%s %s\n", !strcmp(verb, "enable") ? "accelerating" : "stopped accelerating",
+		       pod);
 	}
 out:
 	json_decref(doc);

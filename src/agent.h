@@ -8,5 +8,7 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_target(int argc, char **argv);
+/* `podscope accel enable|disable|status` against a running agent; argv[0] is the verb. */
+int cmd_accel_remote(int argc, char **argv);
 
 #endif /* PODSCOPE_AGENT_H */

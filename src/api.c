@@ -234,7 +234,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	bool targets_route = !strncmp(url, "/api/v1/targets", 15) &&
 			     (url[15] == '\0' || url[15] == '/');
-	bool control = targets_route && !get;
+	bool accel_route = !strncmp(url, "/api/v1/accel", 13) &&
+			   (url[13] == '\0' || url[13] == '/');
+	bool control = (targets_route || accel_route) && !get;
 
 	(void)version;
 	if (!rq) {
@@ -300,6 +302,49 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 				return respond_error(c, (unsigned int)status, err);
 			return respond_json(c, (unsigned int)status,
 					    json_pack("{s:s}", "removed", url + 16));
+		}
+		return respond_error(c, 405, "method not allowed");
+	}
+	if (accel_route) {
+		char err[512] = "";
+		int status;
+
+		if (!strcmp(url, "/api/v1/accel") && get) {
+			json_t *st = s->ops.accel_status(s->ops.ctx);
+
+			return st ? respond_json(c, 200, st)
+				  : respond_error(c, 500, "acceleration status unavailable");
+		}
+		if (!strcmp(url, "/api/v1/accel") && !strcmp(method, "POST")) {
+			json_error_t jerr;
+			json_t *req = json_loadb(rq->body, rq->len, 0, &jerr);
+			const char *pod = json_string_value(json_object_get(req, "pod"));
+
+			if (!pod) {
+				json_decref(req);
+				return respond_error(c, 400,
+						     "want a JSON object {\"pod\": \"ns/name\"}");
+			}
+			status = s->ops.accel_enable(s->ops.ctx, pod, err, sizeof(err));
+			if (status >= 300) {
+				json_decref(req);
+				return respond_error(c, (unsigned int)status, err);
+			}
+			{
+				enum MHD_Result r =
+					respond_json(c, (unsigned int)status,
+						     json_pack("{s:s}", "accelerated", pod));
+
+				json_decref(req);
+				return r;
+			}
+		}
+		if (url[13] == '/' && url[14] && !strcmp(method, "DELETE")) {
+			status = s->ops.accel_disable(s->ops.ctx, url + 14, err, sizeof(err));
+			if (status >= 300)
+				return respond_error(c, (unsigned int)status, err);
+			return respond_json(c, (unsigned int)status,
+					    json_pack("{s:s}", "stopped", url + 14));
 		}
 		return respond_error(c, 405, "method not allowed");
 	}

@@ -7,8 +7,9 @@
  * model itself.
  *
  * Routes: GET /healthz, GET /metrics, GET /api/v1/snapshot,
- * GET|POST /api/v1/targets, DELETE /api/v1/targets/<ns>/<name>, GET / and
- * the embedded web UI assets.
+ * GET|POST /api/v1/targets, DELETE /api/v1/targets/<ns>/<name>,
+ * GET|POST /api/v1/accel, DELETE /api/v1/accel/<ns>/<name>, GET / and the
+ * embedded web UI assets.
  */
 #ifndef PODSCOPE_API_H
 #define PODSCOPE_API_H
@@ -42,6 +43,11 @@ struct api_ops {
 			  char *err, size_t errlen);
 	/* Remove pod @pod ("ns/name"). HTTP status (200, 404). */
 	int (*target_remove)(void *ctx, const char *pod, char *err, size_t errlen);
+	/* Socket-redirect acceleration: status (podscope.accel/v1, caller owns). */
+	json_t *(*accel_status)(void *ctx);
+	/* Enable/disable acceleration for pod @pod. HTTP status (201/200, 404, 409, 500). */
+	int (*accel_enable)(void *ctx, const char *pod, char *err, size_t errlen);
+	int (*accel_disable)(void *ctx, const char *pod, char *err, size_t errlen);
 };
 
 struct api_server;

@@ -426,6 +426,27 @@ int target_set__add_bare_pid(struct target_set *set, const char *proc_root, pid_
 	return 0;
 }
 
+int target_pod__cgroup_v2_dir(const struct target_pod *pod, const char *v2_mount, char *out,
+			      size_t len)
+{
+	int i;
+
+	for (i = 0; i < pod->ncontainers; i++) {
+		const struct target_container *c = &pod->containers[i];
+		const char *slash;
+
+		if (!c->cgroup_v2 || !c->cgroup_path[0])
+			continue;
+		slash = strrchr(c->cgroup_path, '/');
+		if (!slash || slash == c->cgroup_path)
+			continue;
+		snprintf(out, len, "%s%.*s", v2_mount, (int)(slash - c->cgroup_path),
+			 c->cgroup_path);
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int target_set__merge_meta(struct target_set *set, const struct pod_meta_list *meta)
 {
 	int i, j;

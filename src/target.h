@@ -108,6 +108,14 @@ int target_container__add_pid(struct target_container *c, const char *proc_root,
 int target_set__add_bare_pid(struct target_set *set, const char *proc_root, pid_t pid,
 			     struct target_pod **podp);
 
+/*
+ * target_pod__cgroup_v2_dir - the pod's cgroup v2 directory (the parent of
+ * its containers' cgroups) under @v2_mount. 0, or -ENOENT when no container
+ * of the pod has a v2 cgroup.
+ */
+int target_pod__cgroup_v2_dir(const struct target_pod *pod, const char *v2_mount, char *out,
+			      size_t len);
+
 /* Decide every container's role (see sidecar.c). */
 void target_set__classify(struct target_set *set, const struct sidecar_overrides *ovr);
 

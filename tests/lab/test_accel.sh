@@ -174,7 +174,43 @@ check_eq "pre-existing pooled connections keep working once enabled (normal path
 check_eq "those stayed on the normal path: nothing redirected" 0 \
 	"$(jq .messages_redirected "$TMP/accel.json")"
 
-# --- 6. bad input --------------------------------------------------------------
+# --- 6. control through the agent: podscope run --accel-pod, accel enable|disable|status
+echo "accel-test-token" >"$TMP/token"
+AGENT=http://127.0.0.1:19747
+"$PODSCOPE" run --pods-file "$TMP/pods.json" --pod default/reviews --pod default/ratings \
+	--accel-pod default/reviews --listen 127.0.0.1:19747 --token-file "$TMP/token" \
+	--duration 60s >/dev/null 2>"$TMP/run.err" &
+RUN_PID=$!
+for _ in $(seq 100); do curl -sf -o /dev/null "$AGENT/healthz" && break; sleep 0.1; done
+check_eq "run --accel-pod: reviews accelerated from the start" '["default/reviews"]' \
+	"$("$PODSCOPE" accel status --agent "$AGENT" --json | jq -c .enabled)"
+check "accel enable --pod default/ratings (with the token)" \
+	"$PODSCOPE" accel enable --pod default/ratings --agent "$AGENT" --token-file "$TMP/token"
+one_line_http() { # expected HTTP status in the one error line, non-zero exit
+	local want=$1 err rc
+	shift
+	err=$("$PODSCOPE" accel "$@" --agent "$AGENT" 2>&1 >/dev/null)
+	rc=$?
+	[ "$rc" -ne 0 ] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && grep -q "HTTP $want" <<<"$err"
+}
+check "accel enable without the token: 401, one line" one_line_http 401 enable --pod default/ratings
+check "accel enable of an unknown pod: 404, one line" one_line_http 404 enable --pod default/nope --token-file "$TMP/token"
+check "accel enable twice: 409, one line" one_line_http 409 enable --pod default/ratings --token-file "$TMP/token"
+renew_pools
+for _ in $(seq 5); do curl -s -o /dev/null "http://198.18.0.11:9080/?size=100000"; done
+check "status through the agent: messages redirected" \
+	bash -c "'$PODSCOPE' accel status --agent '$AGENT' --json | jq -e '.messages_redirected > 0 and .bytes_redirected > 500000'"
+check "accel disable --pod default/ratings" \
+	"$PODSCOPE" accel disable --pod default/ratings --agent "$AGENT" --token-file "$TMP/token"
+check_eq "status: only reviews left" '["default/reviews"]' \
+	"$("$PODSCOPE" accel status --agent "$AGENT" --json | jq -c .enabled)"
+check_eq "the chain works with one pod accelerated" "200 $(expected_sha 1048576)" "$(fetch_sha 1048576)"
+kill -9 "$RUN_PID"
+wait "$RUN_PID" 2>/dev/null
+check "agent SIGKILLed: nothing of ours stays attached" nothing_attached
+check_eq "and the chain works" "200 $(expected_sha 1048576)" "$(fetch_sha 1048576)"
+
+# --- 7. bad input --------------------------------------------------------------
 one_line_fail() {
 	local err rc
 	err=$("$PODSCOPE" accel "$@" 2>&1 >/dev/null)
