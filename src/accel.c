@@ -195,6 +195,15 @@ json_t *accel__status_json(struct accel *a, double seconds)
 	return o;
 }
 
+/*
+ * Sockets are deliberately NOT taken out of the sockhash here. Unlinking a
+ * socket whose peer still has redirected data queued makes the kernel drop
+ * that data (measured: a 64 MiB transfer through nginx and the sidecar came
+ * out truncated). So when podscope stops, by any signal, no new connection is
+ * added (the sockops links go with the process), connections already
+ * redirected stay redirected until they close, and the kernel frees the
+ * sockhash and the sk_msg program after the last of them closes.
+ */
 void accel__free(struct accel *a)
 {
 	int i;
@@ -204,6 +213,7 @@ void accel__free(struct accel *a)
 	for (i = 0; i < a->npods; i++)
 		bpf_link__destroy(a->pods[i].link);
 	free(a->pods);
+
 	if (a->msg_attached)
 		bpf_prog_detach2(bpf_program__fd(a->skel->progs.ps_accel_msg),
 				 bpf_map__fd(a->skel->maps.accel_socks), BPF_SK_MSG_VERDICT);
