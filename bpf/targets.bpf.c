@@ -44,6 +44,21 @@ struct {
 	__type(value, __u64);
 } target_stats SEC(".maps");
 
+/* On-CPU time of watched processes, per container, from sched_switch. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TARGET_MAX_CONTAINERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} oncpu_ns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct oncpu_slot);
+} oncpu_now SEC(".maps");
+
 static __always_inline void stat_inc(__u32 which)
 {
 	__u64 *v = bpf_map_lookup_elem(&target_stats, &which);
@@ -160,6 +175,38 @@ static __always_inline int on_cgroup_attach(struct cgroup *dst, struct task_stru
 	return 0;
 }
 
+/*
+ * sched_switch: close the running slot of @prev if it was a target, open one
+ * for @next if it is. One array lookup per switch, plus one hash lookup for
+ * the incoming task; nothing else.
+ */
+static __always_inline int on_switch(struct task_struct *prev, struct task_struct *next)
+{
+	__u32 zero = 0, ntgid = BPF_CORE_READ(next, tgid);
+	struct oncpu_slot *slot = bpf_map_lookup_elem(&oncpu_now, &zero);
+	struct target_ref *ref;
+	__u64 now;
+
+	if (!slot)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (slot->since_ns) {
+		__u32 idx = slot->container_idx;
+		__u64 *acc = bpf_map_lookup_elem(&oncpu_ns, &idx);
+
+		if (acc)
+			*acc += now - slot->since_ns;
+		slot->since_ns = 0;
+	}
+	ref = ntgid ? bpf_map_lookup_elem(&target_tgids, &ntgid) : NULL;
+	if (ref) {
+		slot->since_ns = now;
+		slot->container_idx = ref->container_idx;
+		slot->tgid = ntgid;
+	}
+	return 0;
+}
+
 /* One program per (tracepoint, mechanism); the loader enables one mechanism. */
 #define TARGET_PROGS(mech, sec)                                                             \
 	SEC(sec "/sched_process_fork")                                                      \
@@ -183,6 +230,12 @@ static __always_inline int on_cgroup_attach(struct cgroup *dst, struct task_stru
 		     struct task_struct *task, bool threadgroup)                            \
 	{                                                                                   \
 		return on_cgroup_attach(dst, task);                                         \
+	}                                                                                   \
+	SEC(sec "/sched_switch")                                                            \
+	int BPF_PROG(ps_switch_##mech, bool preempt, struct task_struct *prev,              \
+		     struct task_struct *next)                                              \
+	{                                                                                   \
+		return on_switch(prev, next);                                               \
 	}
 
 TARGET_PROGS(btf, "tp_btf")

@@ -40,6 +40,16 @@ struct target_event {
 	char comm[16];
 };
 
+/* On-CPU time is accumulated per watched container (user-side index). */
+#define TARGET_MAX_CONTAINERS 4096
+
+/* What runs on a CPU now, if it is a target (per-CPU slot). */
+struct oncpu_slot {
+	__u64 since_ns; /* 0: not a target */
+	__u32 container_idx;
+	__u32 tgid;
+};
+
 /* Per-CPU counters of what the target programs could not do. */
 enum target_stat {
 	TSTAT_RINGBUF_DROPS = 0, /* events lost: ring buffer full */

@@ -32,6 +32,7 @@
 #include "cadvisor.h"
 #include "cgroup.h"
 #include "cli.h"
+#include "collect.h"
 #include "conn.h"
 #include "log.h"
 #include "model.h"
@@ -487,17 +488,6 @@ static void on_conn_event(void *ctx, const struct conn_event *e)
 
 /* --- sampling -------------------------------------------------------------------- */
 
-static void collect_side(void *ctx, const struct side_key *k, const struct side_metrics *m)
-{
-	model__add_side(ctx, k, m);
-}
-
-static void collect_drop(void *ctx, const struct side_key *k, uint32_t reason, uint64_t n)
-{
-	model__add_drop(ctx, k, reason, n);
-}
-
-/* podscope's own BPF programs: the bpf-prog fds this process holds. */
 static void sample_progs(struct agent_health *h)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -575,21 +565,11 @@ static void sample_resources(struct agent *a)
 /* Read the kernel's aggregates and the samples into the model. Lock held. */
 static int agent_refresh(struct agent *a)
 {
-	struct model_lost lost = {0};
-	int rc;
+	int rc = collect__refresh(a->model, a->ws, a->ct);
 
-	model__begin_sides(a->model);
-	rc = conn_tracer__for_each_side(a->ct, collect_side, a->model);
-	if (rc < 0)
-		return rc;
-	conn_tracer__for_each_drop(a->ct, collect_drop, a->model);
-	tracker__stats(watchset__tracker(a->ws), lost.target);
-	conn_tracer__stats(a->ct, lost.conn);
-	model__set_lost(a->model, &lost);
-	rc = model__build_edges(a->model);
 	sample_resources(a);
 	sample_health(a);
-	return rc < 0 ? rc : 0;
+	return rc;
 }
 
 /* --- the API's callbacks (server thread) ----------------------------------------- */

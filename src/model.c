@@ -60,6 +60,8 @@ struct model {
 	uint64_t connects, accepts, adopts, closes, close_reasons[4];
 	struct model_lost lost;
 	const char *mech_targets, *mech_conns;
+	uint64_t *oncpu;
+	int noncpu;
 	struct btf *btf;
 	bool btf_tried;
 	const struct btf_type *drop_enum;
@@ -428,6 +430,22 @@ void model__set_lost(struct model *m, const struct model_lost *lost)
 	m->lost = *lost;
 }
 
+void model__set_oncpu(struct model *m, const uint64_t *ns, int n)
+{
+	uint64_t *c = realloc(m->oncpu, (size_t)(n > 0 ? n : 1) * sizeof(*c));
+
+	if (!c)
+		return;
+	memcpy(c, ns, (size_t)n * sizeof(*c));
+	m->oncpu = c;
+	m->noncpu = n;
+}
+
+int64_t model__oncpu(const struct model *m, int idx)
+{
+	return idx >= 0 && idx < m->noncpu ? (int64_t)m->oncpu[idx] : -1;
+}
+
 void model__set_mechanisms(struct model *m, const char *targets, const char *connections)
 {
 	m->mech_targets = targets;
@@ -593,8 +611,12 @@ json_t *model__snapshot_json(struct model *m, double window_seconds)
 						pids,
 						json_integer(watchset__process(m->ws, k)->pid));
 			json_array_append_new(
-				cs, json_pack("{s:s, s:s, s:s, s:o}", "name", c->name, "id", c->id,
-					      "role", container_role_name(c->role), "pids", pids));
+				cs, json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", c->name, "id",
+					      c->id, "role", container_role_name(c->role), "pids",
+					      pids, "oncpu_ns",
+					      model__oncpu(m, j) >= 0
+						      ? json_integer((json_int_t)model__oncpu(m, j))
+						      : json_null()));
 		}
 		if (!pod) {
 			json_decref(cs);
@@ -809,6 +831,7 @@ void model__free(struct model *m)
 	free(m->sides);
 	free(m->drops);
 	free(m->procs);
+	free(m->oncpu);
 	btf__free(m->btf);
 	free(m);
 }

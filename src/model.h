@@ -72,6 +72,11 @@ int model__build_edges(struct model *m);
 
 void model__set_lost(struct model *m, const struct model_lost *lost);
 
+/* On-CPU nanoseconds per watched container (index = watch container index). Copied. */
+void model__set_oncpu(struct model *m, const uint64_t *ns, int n);
+/* On-CPU nanoseconds of watched container @idx, or -1 when not measured. */
+int64_t model__oncpu(const struct model *m, int idx);
+
 /* Which mechanism each probe set was attached with (shown in the snapshot). */
 void model__set_mechanisms(struct model *m, const char *targets, const char *connections);
 

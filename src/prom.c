@@ -54,6 +54,7 @@ static const char *const metric_names[] = {
 	"podscope_edge_rtt_seconds_sum",
 	"podscope_edge_rtt_seconds_count",
 	"container_cpu_usage_seconds_total",
+	"podscope_container_oncpu_seconds_total",
 	"container_memory_usage_bytes",
 	"container_memory_working_set_bytes",
 	"container_memory_rss",
@@ -512,6 +513,28 @@ static void write_health(struct model *m, FILE *out, int nedges)
 		fprintf(out, "process_start_time_seconds %.3f\n", h->start_time);
 }
 
+/* BPF-measured on-CPU time of the watched processes, per container (sidecar vs app). */
+static void write_oncpu(struct model *m, FILE *out)
+{
+	struct watchset *ws = model__watchset(m);
+	char labels[8 * POD_NAME_MAX];
+	int i, n = watchset__ncontainers(ws);
+
+	family(out, "podscope_container_oncpu_seconds_total", "counter",
+	       "Time the watched processes of a container ran on a CPU, measured with "
+	       "sched_switch since podscope attached.");
+	for (i = 0; i < n; i++) {
+		const struct watch_container *c = watchset__container(ws, (uint32_t)i);
+		int64_t ns = model__oncpu(m, i);
+
+		if (!c || ns < 0 || !model__pod_watched(m, c->pod))
+			continue;
+		res_labels(c->ns, c->pod_name, c->name, labels, sizeof(labels));
+		fprintf(out, "podscope_container_oncpu_seconds_total{%s,role=\"%s\"} %.9f\n",
+			labels, container_role_name(c->role), (double)ns / 1e9);
+	}
+}
+
 int prom_write(struct model *m, FILE *out)
 {
 	struct side_series *sides = NULL;
@@ -522,6 +545,7 @@ int prom_write(struct model *m, FILE *out)
 	write_health(m, out, model__nedges(m));
 	write_sides(m, out, sides, n);
 	write_resources(model__resources(m), out);
+	write_oncpu(m, out);
 	free(sides);
 	return ferror(out) ? -EIO : 0;
 }

@@ -167,6 +167,28 @@ int tracker__stats(struct tracker *t, uint64_t out[TSTAT__COUNT])
 	return 0;
 }
 
+int tracker__oncpu(struct tracker *t, uint64_t *out_ns, int n)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(t->skel->maps.oncpu_ns), cpu;
+	__u64 *vals;
+	__u32 key;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (key = 0; (int)key < n && key < TARGET_MAX_CONTAINERS; key++) {
+		out_ns[key] = 0;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		for (cpu = 0; cpu < ncpu; cpu++)
+			out_ns[key] += vals[cpu];
+	}
+	free(vals);
+	return 0;
+}
+
 int tracker__cgroups_fd(const struct tracker *t)
 {
 	return bpf_map__fd(t->skel->maps.target_cgroups);

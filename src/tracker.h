@@ -38,6 +38,13 @@ int tracker__poll(struct tracker *t, int timeout_ms);
 /* Sum the per-CPU loss counters (TSTAT_*). */
 int tracker__stats(struct tracker *t, uint64_t out[TSTAT__COUNT]);
 
+/*
+ * tracker__oncpu - on-CPU nanoseconds of watched containers 0..@n-1 (the
+ * container_idx values given to the target maps), summed over CPUs.
+ * Returns 0 or -errno.
+ */
+int tracker__oncpu(struct tracker *t, uint64_t *out_ns, int n);
+
 /* Map fds for other programs' filters (bpf_map__reuse_fd). */
 int tracker__cgroups_fd(const struct tracker *t);
 int tracker__tgids_fd(const struct tracker *t);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "collect.h"
 #include "conn.h"
 #include "log.h"
 #include "model.h"
@@ -271,33 +272,6 @@ static void on_conn_event(void *ctx, const struct conn_event *e)
 		model__on_conn_event(wc->model, e);
 }
 
-static void collect_side(void *ctx, const struct side_key *k, const struct side_metrics *m)
-{
-	model__add_side(ctx, k, m);
-}
-
-static void collect_drop(void *ctx, const struct side_key *k, uint32_t reason, uint64_t n)
-{
-	model__add_drop(ctx, k, reason, n);
-}
-
-static int refresh_model(struct watchset *ws, struct conn_tracer *ct, struct model *m)
-{
-	struct model_lost lost = {0};
-	int rc;
-
-	model__begin_sides(m);
-	rc = conn_tracer__for_each_side(ct, collect_side, m);
-	if (rc < 0)
-		return rc;
-	conn_tracer__for_each_drop(ct, collect_drop, m);
-	tracker__stats(watchset__tracker(ws), lost.target);
-	conn_tracer__stats(ct, lost.conn);
-	model__set_lost(m, &lost);
-	rc = model__build_edges(m);
-	return rc < 0 ? rc : 0;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -376,7 +350,7 @@ int cmd_watch(int argc, char **argv)
 		rc = 0;
 		if (live && t >= next_draw) {
 			next_draw = t + o.interval_ns;
-			if (!refresh_model(ws, wc.conn, wc.model)) {
+			if (!collect__refresh(wc.model, ws, wc.conn)) {
 				fputs("\033[H\033[2J", stdout);
 				model__print_table(wc.model, stdout, (double)(t - start) / 1e9, 40);
 				fflush(stdout);
@@ -387,7 +361,7 @@ int cmd_watch(int argc, char **argv)
 	watchset__poll(ws, 0);
 	conn_tracer__poll(wc.conn, 0);
 	if (!rc)
-		rc = refresh_model(ws, wc.conn, wc.model);
+		rc = collect__refresh(wc.model, ws, wc.conn);
 	if (rc) {
 		pr_error("reading metrics: %s", strerror(-rc));
 		rc = 1;

@@ -61,7 +61,16 @@ ss_app_bytes() {
 }
 
 # --- 1. N fresh connections through the two-sidecar chain --------------------
+# CPU the kernel charged to the reviews containers (cgroup v1 cpuacct, ns)
+RUID=$(jq -r '.items[] | select(.metadata.name == "reviews") | .metadata.uid' "$TMP/pods.json")
+cpuacct() { # cpuacct CONTAINER
+	local cid
+	cid=$(jq -r --arg c "$1" '.items[] | select(.metadata.name == "reviews") | .status.containerStatuses[] | select(.name == $c) | .containerID | sub("containerd://"; "")' "$TMP/pods.json")
+	cat "/sys/fs/cgroup/cpuacct/kubepods/burstable/pod$RUID/$cid/cpuacct.usage"
+}
 ss_before=$(ss_app_bytes reviews)
+cpu_app0=$(cpuacct app)
+cpu_prx0=$(cpuacct istio-proxy)
 start_watch "$TMP/w1.json" 6s --pod default/reviews --pod default/ratings --json
 log_before=$(wc -l <"$ACCESS_REVIEWS")
 curl_bytes=0
@@ -76,6 +85,18 @@ for _ in $(seq $N); do
 done
 wait_watch
 check_eq "watch --json exits 0" 0 $?
+cpu_app=$(($(cpuacct app) - cpu_app0))
+cpu_prx=$(($(cpuacct istio-proxy) - cpu_prx0))
+for c in app:$cpu_app istio-proxy:$cpu_prx; do
+	name=${c%%:*}
+	kernel=${c#*:}
+	bpf=$(jq --arg c "$name" '.pods[] | select(.name == "reviews") | .containers[] | select(.name == $c) | .oncpu_ns' "$TMP/w1.json")
+	diag "reviews $name: on-CPU (sched_switch) ${bpf} ns, cgroup cpuacct ${kernel} ns"
+	# on-CPU counts softirq work done while the task is current (loopback
+	# networking), which cpuacct leaves out: same order of magnitude, not equal
+	check "reviews $name: BPF on-CPU time within 0.5x..3x of the cgroup's CPU time" \
+		awk -v b="$bpf" -v k="$kernel" 'BEGIN { exit !(k > 0 && b >= 0.5 * k && b <= 3 * k) }'
+done
 check_eq "all $N requests succeeded" "$N" "$ok_requests"
 check "snapshot is valid JSON" jq empty "$TMP/w1.json"
 check_eq "schema" podscope.snapshot/v1 "$(jq -r .schema "$TMP/w1.json")"
