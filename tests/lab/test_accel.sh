@@ -242,7 +242,39 @@ wait "$RUN_PID" 2>/dev/null
 check "agent SIGKILLed: nothing of ours stays attached" nothing_attached
 check_eq "and the chain works" "200 $(expected_sha 1048576)" "$(fetch_sha 1048576)"
 
-# --- 7. bad input --------------------------------------------------------------
+# --- 7. pod-to-pod (opt-in): reviews sidecar -> ratings sidecar skips the veths too
+accel_start --pod-to-pod
+renew_pools
+ratings_rx() { nsenter --net=/run/netns/psl-ratings ss -tinH state established '( sport = :15006 )' |
+	grep -o 'bytes_received:[0-9]*' | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }'; }
+curl -s -o /dev/null http://198.18.0.11:9080/ # opens the pooled reviews -> ratings connection
+rx0=$(ratings_rx)
+ok200=$(for _ in $(seq 20); do curl -s -o /dev/null -w '%{http_code}\n' http://198.18.0.11:9080/; done | grep -c '^200$')
+rx1=$(ratings_rx)
+accel_stop INT
+check_eq "pod-to-pod: 20 requests through the chain succeed" 20 "$ok200"
+check "pod-to-pod: the ratings sidecar's TCP sockets received (almost) nothing: $((rx1 - rx0)) bytes for 20 requests" \
+	test $((rx1 - rx0)) -lt 200
+check "pod-to-pod: status says so" jq -e '.pod_to_pod == true and .messages_redirected > 0' "$TMP/accel.json"
+check "pod-to-pod: nothing of ours stays attached" nothing_attached
+
+# --- 8. IPv6: node-wide acceleration over ::1 in the root namespace ------------
+head -c 1048576 /dev/urandom >"$TMP/v6.bin"
+python3 -m http.server --bind ::1 18081 --directory "$TMP" >/dev/null 2>&1 &
+V6=$!
+for _ in $(seq 50); do ss -ltnpH 'sport = :18081' | grep -q "pid=$V6," && break; sleep 0.1; done
+"$PODSCOPE" accel run --node --json >"$TMP/accel6.json" 2>/dev/null &
+ACCEL_PID=$!
+for _ in $(seq 100); do [ "$(bpftool link show | grep -c 'attach_type cgroup_sock_ops')" -ge 1 ] && break; sleep 0.05; done
+got=$(curl -s -6 -m 20 "http://[::1]:18081/v6.bin" | sha256sum | cut -d' ' -f1)
+accel_stop INT
+kill "$V6" 2>/dev/null
+wait "$V6" 2>/dev/null
+check_eq "IPv6 (::1), node-wide: 1 MiB file intact" "$(sha256sum <"$TMP/v6.bin" | cut -d' ' -f1)" "$got"
+check "IPv6: the file went socket to socket" jq -e '.bytes_redirected >= 1048576' "$TMP/accel6.json"
+check "IPv6: nothing of ours stays attached" nothing_attached
+
+# --- 9. bad input --------------------------------------------------------------
 one_line_fail() {
 	local err rc
 	err=$("$PODSCOPE" accel "$@" 2>&1 >/dev/null)
