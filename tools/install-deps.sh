@@ -10,7 +10,8 @@ PACKAGES=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libyaml-dev
 	# tests and format
-	libcmocka-dev clang-format jq openssl python3 prometheus
+	libcmocka-dev clang-format jq openssl python3 prometheus chromium nodejs
+	# (npm comes with the machine's Node.js; Debian's npm package conflicts with it)
 	# the pod lab and its load
 	iproute2 iptables util-linux procps psmisc curl nginx-light haproxy wrk iperf3
 )
