@@ -33,7 +33,7 @@ static void on_signal(int sig)
 }
 
 static const char accel_usage[] =
-	"Usage: podscope accel run (--pod NS/NAME ... | --node) [options]\n"
+	"Usage: podscope accel run (--pod NS/NAME ... | --node-wide) [options]\n"
 	"       podscope accel enable|disable --pod NS/NAME [--agent URL] [--token-file F]\n"
 	"       podscope accel status [--agent URL] [--json]\n"
 	"\n"
@@ -44,10 +44,11 @@ static const char accel_usage[] =
 	"reason, every connection continues on the normal path.\n"
 	"\n"
 	"  --pod NS/NAME       accelerate this pod (repeatable)\n"
-	"  --node              accelerate every process of the node (root cgroup)\n"
+	"  --node-wide         accelerate every process of the node (root cgroup)\n"
 	"  --pod-to-pod        also redirect between pods of this node (bypasses their\n"
 	"                      iptables rules and network policy: opt-in)\n"
-	"  --pods-file F, --source auto|k8s|docker|proc, --kubeconfig F  (as 'podscope pods')\n"
+	"  --pods-file F, --source auto|k8s|docker|proc, --kubeconfig F, ...  (as 'podscope "
+	"pods')\n"
 	"  --duration D        stop after D (default: until SIGINT/SIGTERM)\n"
 	"  --interval D        status line every D (default 5s; 0: only at the end)\n"
 	"  --json              final status as JSON\n"
@@ -60,30 +61,19 @@ struct accel_opts {
 	struct resolve_opts resolve;
 	const char *pods[MAX_PODS];
 	int npods;
+	const char *sidecar_names[RESOLVE_MAX_SIDECAR_NAMES];
 	bool node, pod_to_pod, json;
 	uint64_t duration_ns, interval_ns;
 };
 
 static int parse_args(int argc, char **argv, struct accel_opts *o)
 {
-	enum {
-		OPT_POD = 256,
-		OPT_NODE,
-		OPT_P2P,
-		OPT_PODS_FILE,
-		OPT_SOURCE,
-		OPT_KUBECONFIG,
-		OPT_DURATION,
-		OPT_INTERVAL,
-		OPT_JSON
-	};
+	enum { OPT_POD = 256, OPT_NODE_WIDE, OPT_P2P, OPT_DURATION, OPT_INTERVAL, OPT_JSON };
 	static const struct option opts[] = {
 		{"pod", required_argument, NULL, OPT_POD},
-		{"node", no_argument, NULL, OPT_NODE},
+		{"node-wide", no_argument, NULL, OPT_NODE_WIDE},
 		{"pod-to-pod", no_argument, NULL, OPT_P2P},
-		{"pods-file", required_argument, NULL, OPT_PODS_FILE},
-		{"source", required_argument, NULL, OPT_SOURCE},
-		{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+		RESOLVE_LONG_OPTIONS,
 		{"duration", required_argument, NULL, OPT_DURATION},
 		{"interval", required_argument, NULL, OPT_INTERVAL},
 		{"json", no_argument, NULL, OPT_JSON},
@@ -110,6 +100,12 @@ static int parse_args(int argc, char **argv, struct accel_opts *o)
 	argc--;
 	argv++;
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		int handled = resolve_opt_handle(c, optarg, &o->resolve, o->sidecar_names, "accel");
+
+		if (handled == 1)
+			continue;
+		if (handled)
+			return handled;
 		switch (c) {
 		case OPT_POD:
 			if (o->npods == MAX_PODS)
@@ -117,21 +113,11 @@ static int parse_args(int argc, char **argv, struct accel_opts *o)
 						       MAX_PODS);
 			o->pods[o->npods++] = optarg;
 			break;
-		case OPT_NODE:
+		case OPT_NODE_WIDE:
 			o->node = true;
 			break;
 		case OPT_P2P:
 			o->pod_to_pod = true;
-			break;
-		case OPT_PODS_FILE:
-			o->resolve.pods_file = optarg;
-			break;
-		case OPT_SOURCE:
-			if (source_choice_parse(optarg, &o->resolve.source))
-				return cli_usage_error("accel", "bad --source '%s'", optarg);
-			break;
-		case OPT_KUBECONFIG:
-			o->resolve.kubeconfig = optarg;
 			break;
 		case OPT_DURATION:
 			if (cli_parse_duration_ns(optarg, &o->duration_ns) || !o->duration_ns)
@@ -157,7 +143,7 @@ static int parse_args(int argc, char **argv, struct accel_opts *o)
 	if (optind < argc)
 		return cli_usage_error("accel", "unexpected argument '%s'", argv[optind]);
 	if (!o->npods && !o->node)
-		return cli_usage_error("accel", "no target: give --pod NS/NAME or --node");
+		return cli_usage_error("accel", "no target: give --pod NS/NAME or --node-wide");
 	return 0;
 }
 

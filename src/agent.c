@@ -48,7 +48,7 @@ struct run_opts {
 	int npods;
 	pid_t pids[MAX_SELECT];
 	int npids;
-	const char *sidecar_names[16];
+	const char *sidecar_names[RESOLVE_MAX_SIDECAR_NAMES];
 	bool all_sidecar;
 	const char *listen;
 	const char *token;
@@ -232,12 +232,6 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		OPT_POD = 256,
 		OPT_PID,
 		OPT_ALL,
-		OPT_SOURCE,
-		OPT_KUBECONFIG,
-		OPT_DOCKER,
-		OPT_PODS_FILE,
-		OPT_NODE,
-		OPT_SIDECAR,
 		OPT_LISTEN,
 		OPT_TOKEN,
 		OPT_TOKEN_FILE,
@@ -254,12 +248,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		{"pod", required_argument, NULL, OPT_POD},
 		{"pid", required_argument, NULL, OPT_PID},
 		{"all-sidecar-pods", no_argument, NULL, OPT_ALL},
-		{"source", required_argument, NULL, OPT_SOURCE},
-		{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
-		{"docker-socket", required_argument, NULL, OPT_DOCKER},
-		{"pods-file", required_argument, NULL, OPT_PODS_FILE},
-		{"node", required_argument, NULL, OPT_NODE},
-		{"sidecar-container", required_argument, NULL, OPT_SIDECAR},
+		RESOLVE_LONG_OPTIONS,
 		{"listen", required_argument, NULL, OPT_LISTEN},
 		{"token", required_argument, NULL, OPT_TOKEN},
 		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
@@ -285,6 +274,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		int handled = resolve_opt_handle(c, optarg, &o->resolve, o->sidecar_names, "run");
+
+		if (handled == 1)
+			continue;
+		if (handled)
+			return handled;
 		switch (c) {
 		case OPT_POD:
 			if (o->npods == MAX_SELECT)
@@ -305,31 +300,6 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 			break;
 		case OPT_ALL:
 			o->all_sidecar = true;
-			break;
-		case OPT_SOURCE:
-			if (source_choice_parse(optarg, &o->resolve.source))
-				return cli_usage_error("run",
-						       "bad --source '%s': want auto, k8s, docker "
-						       "or proc",
-						       optarg);
-			break;
-		case OPT_KUBECONFIG:
-			o->resolve.kubeconfig = optarg;
-			break;
-		case OPT_DOCKER:
-			o->resolve.docker_socket = optarg;
-			break;
-		case OPT_PODS_FILE:
-			o->resolve.pods_file = optarg;
-			break;
-		case OPT_NODE:
-			o->resolve.node_name = optarg;
-			break;
-		case OPT_SIDECAR:
-			if (o->resolve.sidecars.count == 16)
-				return cli_usage_error("run", "too many --sidecar-container");
-			o->sidecar_names[o->resolve.sidecars.count++] = optarg;
-			o->resolve.sidecars.sidecar_containers = o->sidecar_names;
 			break;
 		case OPT_LISTEN:
 			if (api_parse_listen(optarg, &ss, &sl))

@@ -37,7 +37,7 @@ struct pods_opts {
 	int ncgroups;
 	const char *netns[MAX_SELECT];
 	int nnetns;
-	const char *sidecar_names[MAX_SELECT];
+	const char *sidecar_names[RESOLVE_MAX_SIDECAR_NAMES];
 	bool json;
 	bool follow;
 	uint64_t duration_ns; /* 0: until interrupted */
@@ -89,12 +89,6 @@ static int parse_args(int argc, char **argv, struct pods_opts *o)
 		OPT_PID,
 		OPT_CGROUP,
 		OPT_NETNS,
-		OPT_SOURCE,
-		OPT_KUBECONFIG,
-		OPT_DOCKER,
-		OPT_PODS_FILE,
-		OPT_NODE,
-		OPT_SIDECAR,
 		OPT_JSON,
 		OPT_FOLLOW,
 		OPT_DURATION,
@@ -105,12 +99,7 @@ static int parse_args(int argc, char **argv, struct pods_opts *o)
 		{"pid", required_argument, NULL, OPT_PID},
 		{"cgroup", required_argument, NULL, OPT_CGROUP},
 		{"netns", required_argument, NULL, OPT_NETNS},
-		{"source", required_argument, NULL, OPT_SOURCE},
-		{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
-		{"docker-socket", required_argument, NULL, OPT_DOCKER},
-		{"pods-file", required_argument, NULL, OPT_PODS_FILE},
-		{"node", required_argument, NULL, OPT_NODE},
-		{"sidecar-container", required_argument, NULL, OPT_SIDECAR},
+		RESOLVE_LONG_OPTIONS,
 		{"json", no_argument, NULL, OPT_JSON},
 		{"follow", no_argument, NULL, OPT_FOLLOW},
 		{"duration", required_argument, NULL, OPT_DURATION},
@@ -126,6 +115,12 @@ static int parse_args(int argc, char **argv, struct pods_opts *o)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		int handled = resolve_opt_handle(c, optarg, &o->resolve, o->sidecar_names, "pods");
+
+		if (handled == 1)
+			continue;
+		if (handled)
+			return handled;
 		switch (c) {
 		case OPT_POD:
 			if (o->npods == MAX_SELECT)
@@ -155,31 +150,6 @@ static int parse_args(int argc, char **argv, struct pods_opts *o)
 				return cli_usage_error("pods", "too many --netns (max %d)",
 						       MAX_SELECT);
 			o->netns[o->nnetns++] = optarg;
-			break;
-		case OPT_SOURCE:
-			if (source_choice_parse(optarg, &o->resolve.source))
-				return cli_usage_error("pods",
-						       "bad --source '%s': want auto, k8s, "
-						       "docker or proc",
-						       optarg);
-			break;
-		case OPT_KUBECONFIG:
-			o->resolve.kubeconfig = optarg;
-			break;
-		case OPT_DOCKER:
-			o->resolve.docker_socket = optarg;
-			break;
-		case OPT_PODS_FILE:
-			o->resolve.pods_file = optarg;
-			break;
-		case OPT_NODE:
-			o->resolve.node_name = optarg;
-			break;
-		case OPT_SIDECAR:
-			if (o->resolve.sidecars.count == MAX_SELECT)
-				return cli_usage_error("pods", "too many --sidecar-container");
-			o->sidecar_names[o->resolve.sidecars.count++] = optarg;
-			o->resolve.sidecars.sidecar_containers = o->sidecar_names;
 			break;
 		case OPT_JSON:
 			o->json = true;

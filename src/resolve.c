@@ -6,6 +6,7 @@
  * Docker API, point at container init PIDs the cgroup patterns missed.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "cgroup.h"
 #include "docker.h"
 #include "k8s.h"
+#include "cli.h"
 #include "log.h"
 #include "resolve.h"
 
@@ -30,6 +32,39 @@ int source_choice_parse(const char *text, enum source_choice *out)
 			return 0;
 		}
 	return -EINVAL;
+}
+
+int resolve_opt_handle(int code, const char *arg, struct resolve_opts *o, const char **names,
+		       const char *cmd)
+{
+	switch (code) {
+	case RESOLVE_OPT_SOURCE:
+		if (source_choice_parse(arg, &o->source))
+			return cli_usage_error(
+				cmd, "bad --source '%s': want auto, k8s, docker or proc", arg);
+		return 1;
+	case RESOLVE_OPT_KUBECONFIG:
+		o->kubeconfig = arg;
+		return 1;
+	case RESOLVE_OPT_DOCKER:
+		o->docker_socket = arg;
+		return 1;
+	case RESOLVE_OPT_PODS_FILE:
+		o->pods_file = arg;
+		return 1;
+	case RESOLVE_OPT_NODE:
+		o->node_name = arg;
+		return 1;
+	case RESOLVE_OPT_SIDECAR:
+		if (o->sidecars.count == RESOLVE_MAX_SIDECAR_NAMES)
+			return cli_usage_error(cmd, "too many --sidecar-container (max %d)",
+					       RESOLVE_MAX_SIDECAR_NAMES);
+		names[o->sidecars.count++] = arg;
+		o->sidecars.sidecar_containers = names;
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 static void note(struct target_set *set, enum target_source src, bool tried, bool ok,

@@ -29,6 +29,41 @@ struct resolve_opts {
 	struct sidecar_overrides sidecars;
 };
 
+/*
+ * The source options every command that resolves targets accepts, in one
+ * place: put RESOLVE_LONG_OPTIONS in the getopt_long() table and pass every
+ * option code to resolve_opt_handle() first.
+ */
+enum {
+	RESOLVE_OPT_SOURCE = 0x1000,
+	RESOLVE_OPT_KUBECONFIG,
+	RESOLVE_OPT_DOCKER,
+	RESOLVE_OPT_PODS_FILE,
+	RESOLVE_OPT_NODE,
+	RESOLVE_OPT_SIDECAR,
+};
+
+#define RESOLVE_LONG_OPTIONS                                                      \
+	{"source", required_argument, NULL, RESOLVE_OPT_SOURCE},                  \
+		{"kubeconfig", required_argument, NULL, RESOLVE_OPT_KUBECONFIG},  \
+		{"docker-socket", required_argument, NULL, RESOLVE_OPT_DOCKER},   \
+		{"pods-file", required_argument, NULL, RESOLVE_OPT_PODS_FILE},    \
+		{"node", required_argument, NULL, RESOLVE_OPT_NODE},              \
+	{                                                                         \
+		"sidecar-container", required_argument, NULL, RESOLVE_OPT_SIDECAR \
+	}
+
+#define RESOLVE_MAX_SIDECAR_NAMES 16
+
+/*
+ * resolve_opt_handle - apply option @code (from getopt_long) with @arg to
+ * @o; @names (RESOLVE_MAX_SIDECAR_NAMES slots) backs --sidecar-container.
+ * Returns 1 when handled, 0 when @code is not a source option, or
+ * EXIT_USAGE after printing one error line for command @cmd.
+ */
+int resolve_opt_handle(int code, const char *arg, struct resolve_opts *o, const char **names,
+		       const char *cmd);
+
 /* Parse "auto|k8s|docker|proc". 0 or -EINVAL. */
 int source_choice_parse(const char *text, enum source_choice *out);
 

@@ -30,7 +30,7 @@ struct watch_opts {
 	int npods;
 	pid_t pids[MAX_SELECT];
 	int npids;
-	const char *sidecar_names[MAX_SELECT];
+	const char *sidecar_names[RESOLVE_MAX_SIDECAR_NAMES];
 	bool json, csv;
 	uint64_t duration_ns, interval_ns, rescan_ns;
 };
@@ -75,12 +75,6 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 	enum {
 		OPT_POD = 256,
 		OPT_PID,
-		OPT_SOURCE,
-		OPT_KUBECONFIG,
-		OPT_DOCKER,
-		OPT_PODS_FILE,
-		OPT_NODE,
-		OPT_SIDECAR,
 		OPT_JSON,
 		OPT_CSV,
 		OPT_DURATION,
@@ -90,12 +84,7 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 	static const struct option opts[] = {
 		{"pod", required_argument, NULL, OPT_POD},
 		{"pid", required_argument, NULL, OPT_PID},
-		{"source", required_argument, NULL, OPT_SOURCE},
-		{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
-		{"docker-socket", required_argument, NULL, OPT_DOCKER},
-		{"pods-file", required_argument, NULL, OPT_PODS_FILE},
-		{"node", required_argument, NULL, OPT_NODE},
-		{"sidecar-container", required_argument, NULL, OPT_SIDECAR},
+		RESOLVE_LONG_OPTIONS,
 		{"json", no_argument, NULL, OPT_JSON},
 		{"csv", no_argument, NULL, OPT_CSV},
 		{"duration", required_argument, NULL, OPT_DURATION},
@@ -113,6 +102,12 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		int handled = resolve_opt_handle(c, optarg, &o->resolve, o->sidecar_names, "watch");
+
+		if (handled == 1)
+			continue;
+		if (handled)
+			return handled;
 		switch (c) {
 		case OPT_POD:
 			if (o->npods == MAX_SELECT)
@@ -130,31 +125,6 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 				return cli_usage_error("watch", "too many --pid (max %d)",
 						       MAX_SELECT);
 			o->pids[o->npids++] = (pid_t)v;
-			break;
-		case OPT_SOURCE:
-			if (source_choice_parse(optarg, &o->resolve.source))
-				return cli_usage_error("watch",
-						       "bad --source '%s': want auto, k8s, "
-						       "docker or proc",
-						       optarg);
-			break;
-		case OPT_KUBECONFIG:
-			o->resolve.kubeconfig = optarg;
-			break;
-		case OPT_DOCKER:
-			o->resolve.docker_socket = optarg;
-			break;
-		case OPT_PODS_FILE:
-			o->resolve.pods_file = optarg;
-			break;
-		case OPT_NODE:
-			o->resolve.node_name = optarg;
-			break;
-		case OPT_SIDECAR:
-			if (o->resolve.sidecars.count == MAX_SELECT)
-				return cli_usage_error("watch", "too many --sidecar-container");
-			o->sidecar_names[o->resolve.sidecars.count++] = optarg;
-			o->resolve.sidecars.sidecar_containers = o->sidecar_names;
 			break;
 		case OPT_JSON:
 			o->json = true;

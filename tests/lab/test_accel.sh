@@ -263,7 +263,7 @@ head -c 1048576 /dev/urandom >"$TMP/v6.bin"
 python3 -m http.server --bind ::1 18081 --directory "$TMP" >/dev/null 2>&1 &
 V6=$!
 for _ in $(seq 50); do ss -ltnpH 'sport = :18081' | grep -q "pid=$V6," && break; sleep 0.1; done
-"$PODSCOPE" accel run --node --json >"$TMP/accel6.json" 2>/dev/null &
+"$PODSCOPE" accel run --node-wide --json >"$TMP/accel6.json" 2>/dev/null &
 ACCEL_PID=$!
 for _ in $(seq 100); do [ "$(bpftool link show | grep -c 'attach_type cgroup_sock_ops')" -ge 1 ] && break; sleep 0.05; done
 got=$(curl -s -6 -m 20 "http://[::1]:18081/v6.bin" | sha256sum | cut -d' ' -f1)
