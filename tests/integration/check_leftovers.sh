@@ -3,6 +3,8 @@
 # Every BPF program of podscope is named ps_*; every lab object carries psl.
 set -u
 . "$(dirname "$0")/lib.sh"
+# wait for anyone using the lab (a benchmark, another test run) to finish first
+lab_lock
 
 for _ in $(seq 30); do
 	[ "$(bpftool prog show 2>/dev/null | grep -c ' name ps_')" -eq 0 ] && break
