@@ -1123,6 +1123,46 @@ static int target_http(const char *method, const char *url, const char *token, c
 	return 0;
 }
 
+/*
+ * agent_call - one request of a control client: read the token file (if any),
+ * call the agent, and turn transport failures and non-2xx answers into one
+ * error line for command @cmd / @verb. On success *@body and *@doc (parsed
+ * JSON, may be NULL) are the caller's. Returns 0, 1 after an error line, or
+ * EXIT_USAGE when the token file is unreadable.
+ */
+static int agent_call(const char *cmd, const char *verb, const char *method, const char *agent,
+		      const char *path, const char *token, const char *token_file, const char *json,
+		      char **body, json_t **doc)
+{
+	char tokbuf[512], url[1024], err[768];
+	size_t alen = strlen(agent);
+	long status = 0;
+
+	*body = NULL;
+	*doc = NULL;
+	if (token_file) {
+		if (token_read(token_file, tokbuf, sizeof(tokbuf)))
+			return cli_usage_error(cmd, "cannot read a token from %s", token_file);
+		token = tokbuf;
+	}
+	while (alen && agent[alen - 1] == '/')
+		alen--;
+	snprintf(url, sizeof(url), "%.*s%s", (int)alen, agent, path);
+	if (target_http(method, url, token, json, &status, body, err, sizeof(err))) {
+		fprintf(stderr, "podscope: error: %s: %s\n", cmd, err);
+		return 1;
+	}
+	*doc = *body ? json_loads(*body, 0, NULL) : NULL;
+	if (status < 200 || status >= 300) {
+		const char *msg = json_string_value(json_object_get(*doc, "error"));
+
+		fprintf(stderr, "podscope: error: %s %s: HTTP %ld: %s\n", cmd, verb, status,
+			msg ? msg : "unexpected answer from the agent");
+		return 1;
+	}
+	return 0;
+}
+
 int cmd_target(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1135,11 +1175,10 @@ int cmd_target(int argc, char **argv)
 		{0},
 	};
 	const char *agent = "http://" API_DEFAULT_LISTEN, *token = NULL, *token_file = NULL;
-	char tokbuf[512], url[1024], err[768], *body = NULL, *json = NULL;
+	char path[600], *body = NULL, *json = NULL;
 	const char *verb, *method = "GET";
 	bool as_json = false;
 	uint64_t pid = 0;
-	long status = 0;
 	json_t *doc = NULL;
 	int c, rc = 1;
 
@@ -1173,18 +1212,11 @@ int cmd_target(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error("target", "want add, rm or ls");
 	verb = argv[optind++];
-	if (token_file) {
-		if (token_read(token_file, tokbuf, sizeof(tokbuf)))
-			return cli_usage_error("target", "cannot read a token from %s", token_file);
-		token = tokbuf;
-	}
-	while (*agent && agent[strlen(agent) - 1] == '/')
-		agent = strndupa(agent, strlen(agent) - 1);
 	if (!strcmp(verb, "ls")) {
 		if (optind < argc)
 			return cli_usage_error("target", "ls: unexpected argument '%s'",
 					       argv[optind]);
-		snprintf(url, sizeof(url), "%s/api/v1/targets", agent);
+		snprintf(path, sizeof(path), "/api/v1/targets");
 	} else if (!strcmp(verb, "add")) {
 		if ((optind < argc) == (pid != 0) || argc - optind > 1)
 			return cli_usage_error("target", "add: want one NS/NAME or --pid PID");
@@ -1194,27 +1226,18 @@ int cmd_target(int argc, char **argv)
 		json_decref(doc);
 		doc = NULL;
 		method = "POST";
-		snprintf(url, sizeof(url), "%s/api/v1/targets", agent);
+		snprintf(path, sizeof(path), "/api/v1/targets");
 	} else if (!strcmp(verb, "rm")) {
 		if (argc - optind != 1 || pid)
 			return cli_usage_error("target", "rm: want one NS/NAME");
 		method = "DELETE";
-		snprintf(url, sizeof(url), "%s/api/v1/targets/%s", agent, argv[optind]);
+		snprintf(path, sizeof(path), "/api/v1/targets/%s", argv[optind]);
 	} else {
 		return cli_usage_error("target", "unknown verb '%s': want add, rm or ls", verb);
 	}
-	if (target_http(method, url, token, json, &status, &body, err, sizeof(err))) {
-		fprintf(stderr, "podscope: error: target: %s\n", err);
+	rc = agent_call("target", verb, method, agent, path, token, token_file, json, &body, &doc);
+	if (rc)
 		goto out;
-	}
-	doc = body ? json_loads(body, 0, NULL) : NULL;
-	if (status < 200 || status >= 300) {
-		const char *msg = json_string_value(json_object_get(doc, "error"));
-
-		fprintf(stderr, "podscope: error: target %s: HTTP %ld: %s\n", verb, status,
-			msg ? msg : "unexpected answer from the agent");
-		goto out;
-	}
 	rc = 0;
 	if (!strcmp(verb, "ls")) {
 		size_t i;
@@ -1261,9 +1284,8 @@ int cmd_accel_remote(int argc, char **argv)
 	};
 	const char *agent = "http://" API_DEFAULT_LISTEN, *token = NULL, *token_file = NULL;
 	const char *verb = argv[0], *pod = NULL, *method = "GET";
-	char tokbuf[512], url[1024], err[768], *body = NULL, *json = NULL;
+	char path[600], *body = NULL, *json = NULL;
 	bool as_json = false;
-	long status = 0;
 	json_t *doc = NULL;
 	int c, rc = 1;
 
@@ -1294,38 +1316,22 @@ int cmd_accel_remote(int argc, char **argv)
 		return cli_usage_error("accel", "unexpected argument '%s'", argv[optind]);
 	if (strcmp(verb, "status") && !pod)
 		return cli_usage_error("accel", "%s: want --pod NS/NAME", verb);
-	if (token_file) {
-		if (token_read(token_file, tokbuf, sizeof(tokbuf)))
-			return cli_usage_error("accel", "cannot read a token from %s", token_file);
-		token = tokbuf;
-	}
-	while (*agent && agent[strlen(agent) - 1] == '/')
-		agent = strndupa(agent, strlen(agent) - 1);
 	if (!strcmp(verb, "enable")) {
 		doc = json_pack("{s:s}", "pod", pod);
 		json = json_dumps(doc, JSON_COMPACT);
 		json_decref(doc);
 		doc = NULL;
 		method = "POST";
-		snprintf(url, sizeof(url), "%s/api/v1/accel", agent);
+		snprintf(path, sizeof(path), "/api/v1/accel");
 	} else if (!strcmp(verb, "disable")) {
 		method = "DELETE";
-		snprintf(url, sizeof(url), "%s/api/v1/accel/%s", agent, pod);
+		snprintf(path, sizeof(path), "/api/v1/accel/%s", pod);
 	} else {
-		snprintf(url, sizeof(url), "%s/api/v1/accel", agent);
+		snprintf(path, sizeof(path), "/api/v1/accel");
 	}
-	if (target_http(method, url, token, json, &status, &body, err, sizeof(err))) {
-		fprintf(stderr, "podscope: error: accel: %s\n", err);
+	rc = agent_call("accel", verb, method, agent, path, token, token_file, json, &body, &doc);
+	if (rc)
 		goto out;
-	}
-	doc = body ? json_loads(body, 0, NULL) : NULL;
-	if (status < 200 || status >= 300) {
-		const char *msg = json_string_value(json_object_get(doc, "error"));
-
-		fprintf(stderr, "podscope: error: accel %s: HTTP %ld: %s\n", verb, status,
-			msg ? msg : "unexpected answer from the agent");
-		goto out;
-	}
 	rc = 0;
 	if (!strcmp(verb, "status")) {
 		json_t *en = json_object_get(doc, "enabled"), *v;
