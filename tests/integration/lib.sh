@@ -40,6 +40,7 @@ check_eq() {
 lab_lock() {
 	exec 9>/run/podscope-lab.lock
 	flock -w 900 9 || { echo "could not get the lab lock /run/podscope-lab.lock"; exit 1; }
+	export PODSCOPE_LAB_LOCKED=1 # the lab commands we call must not wait for us
 }
 
 finish() {

@@ -21,6 +21,7 @@ fi
 # one lab per machine: hold it for the whole test (see tests/integration/lib.sh)
 exec 9>/run/podscope-lab.lock
 flock -w 900 9 || { echo "not ok 1 - could not get the lab lock"; echo "0 passed, 1 failed"; exit 1; }
+export PODSCOPE_LAB_LOCKED=1
 
 cleanup() { "$LAB" down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
