@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +22,6 @@
 #include "resolve.h"
 
 #define MAX_PODS 16
-
-static volatile sig_atomic_t exiting;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
 
 static const char accel_usage[] =
 	"Usage: podscope accel run (--pod NS/NAME ... | --node-wide) [options]\n"
@@ -108,10 +99,8 @@ static int parse_args(int argc, char **argv, struct accel_opts *o)
 			return handled;
 		switch (c) {
 		case OPT_POD:
-			if (o->npods == MAX_PODS)
-				return cli_usage_error("accel", "too many --pod (max %d)",
-						       MAX_PODS);
-			o->pods[o->npods++] = optarg;
+			if (cli_add_pod("accel", optarg, o->pods, &o->npods, MAX_PODS))
+				return EXIT_USAGE;
 			break;
 		case OPT_NODE_WIDE:
 			o->node = true;
@@ -173,17 +162,8 @@ static void print_status(struct accel *a, bool json, double secs)
 	fflush(stdout);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 int cmd_accel(int argc, char **argv)
 {
-	struct sigaction sa = {.sa_handler = on_signal};
 	struct accel_opts o = {0};
 	struct cgroup_info cg = {0};
 	struct target_set set = {0};
@@ -198,8 +178,7 @@ int cmd_accel(int argc, char **argv)
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_stop_on_signals();
 	if (cgroup_info_read(&cg) || !cg.v2_path[0]) {
 		pr_error("no cgroup v2 hierarchy mounted: sockops cannot be attached");
 		return 1;
@@ -232,10 +211,10 @@ int cmd_accel(int argc, char **argv)
 		printf("# accelerating %d target(s)%s; Ctrl-C to stop\n", accel__nenabled(a),
 		       o.pod_to_pod ? " (pod-to-pod on)" : "");
 	fflush(stdout);
-	start = now_ns();
+	start = cli_now_ns();
 	next = start + o.interval_ns;
-	while (!exiting) {
-		uint64_t t = now_ns();
+	while (!cli_stopping()) {
+		uint64_t t = cli_now_ns();
 
 		if (o.duration_ns && t - start >= o.duration_ns)
 			break;
@@ -245,7 +224,7 @@ int cmd_accel(int argc, char **argv)
 		}
 		usleep(100000);
 	}
-	print_status(a, o.json, (double)(now_ns() - start) / 1e9);
+	print_status(a, o.json, (double)(cli_now_ns() - start) / 1e9);
 	rc = 0;
 out:
 	accel__free(a);

@@ -98,14 +98,6 @@ static void on_signal(int sig)
 		exiting = 1;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static const char run_usage[] =
 	"Usage: podscope run [--pod NS/NAME ...] [--pid PID ...] [--all-sidecar-pods] [options]\n"
 	"\n"
@@ -266,7 +258,6 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 	};
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	uint64_t v;
 	int c;
 
 	o->interval_ns = 1000000000ULL;
@@ -282,21 +273,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 			return handled;
 		switch (c) {
 		case OPT_POD:
-			if (o->npods == MAX_SELECT)
-				return cli_usage_error("run", "too many --pod (max %d)",
-						       MAX_SELECT);
-			if (!optarg[0] || optarg[strlen(optarg) - 1] == '/')
-				return cli_usage_error("run", "bad --pod '%s': want NAMESPACE/NAME",
-						       optarg);
-			o->pods[o->npods++] = optarg;
+			if (cli_add_pod("run", optarg, o->pods, &o->npods, MAX_SELECT))
+				return EXIT_USAGE;
 			break;
 		case OPT_PID:
-			if (cli_parse_u64(optarg, 1, 0x3fffffff, &v))
-				return cli_usage_error("run", "bad --pid '%s'", optarg);
-			if (o->npids == MAX_SELECT)
-				return cli_usage_error("run", "too many --pid (max %d)",
-						       MAX_SELECT);
-			o->pids[o->npids++] = (pid_t)v;
+			if (cli_add_pid("run", optarg, o->pids, &o->npids, MAX_SELECT))
+				return EXIT_USAGE;
 			break;
 		case OPT_ALL:
 			o->all_sidecar = true;
@@ -566,7 +548,7 @@ static json_t *api_snapshot(void *ctx)
 	json_t *doc;
 
 	pthread_mutex_lock(&a->lock);
-	doc = model__snapshot_json(a->model, (double)(now_ns() - a->start_ns) / 1e9);
+	doc = model__snapshot_json(a->model, (double)(cli_now_ns() - a->start_ns) / 1e9);
 	pthread_mutex_unlock(&a->lock);
 	return doc;
 }
@@ -753,7 +735,7 @@ static json_t *api_accel_status(void *ctx)
 
 	pthread_mutex_lock(&a->lock);
 	if (a->accel)
-		st = accel__status_json(a->accel, (double)(now_ns() - a->start_ns) / 1e9);
+		st = accel__status_json(a->accel, (double)(cli_now_ns() - a->start_ns) / 1e9);
 	else
 		st = json_pack("{s:s, s:[], s:b}", "schema", "podscope.accel/v1", "enabled",
 			       "pod_to_pod", a->o.pod_to_pod);
@@ -957,7 +939,7 @@ int cmd_run(int argc, char **argv)
 		if (!cgroup_info_read(&cg))
 			snprintf(a->cgroup_v2, sizeof(a->cgroup_v2), "%s", cg.v2_path);
 	}
-	a->start_ns = now_ns();
+	a->start_ns = cli_now_ns();
 	/* --accel: every watched pod; --accel-pod: these (each must be known) */
 	for (i = 0; i < a->o.naccel; i++) {
 		int st = accel_enable_locked(a, a->o.accel_pods[i], err, sizeof(err));
@@ -1008,7 +990,7 @@ int cmd_run(int argc, char **argv)
 	rc = 0;
 	while (!exiting) {
 		struct timespec pause = {0, 20 * 1000000L};
-		uint64_t t = now_ns();
+		uint64_t t = cli_now_ns();
 
 		if (deadline && t >= deadline)
 			break;

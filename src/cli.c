@@ -4,6 +4,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
+#include <time.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,4 +81,55 @@ int cli_parse_duration_ns(const char *text, uint64_t *ns)
 		return 0;
 	}
 	return -EINVAL;
+}
+
+uint64_t cli_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static volatile sig_atomic_t stopping;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+void cli_stop_on_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop_signal};
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+bool cli_stopping(void)
+{
+	return stopping;
+}
+
+int cli_add_pod(const char *cmd, const char *arg, const char **arr, int *n, int max)
+{
+	if (*n == max)
+		return cli_usage_error(cmd, "too many --pod (max %d)", max);
+	if (!arg[0] || arg[strlen(arg) - 1] == '/')
+		return cli_usage_error(cmd, "bad --pod '%s': want NAMESPACE/NAME", arg);
+	arr[(*n)++] = arg;
+	return 0;
+}
+
+int cli_add_pid(const char *cmd, const char *arg, int *arr, int *n, int max)
+{
+	uint64_t v;
+
+	if (cli_parse_u64(arg, 1, 0x3fffffff, &v))
+		return cli_usage_error(cmd, "bad --pid '%s'", arg);
+	if (*n == max)
+		return cli_usage_error(cmd, "too many --pid (max %d)", max);
+	arr[(*n)++] = (int)v;
+	return 0;
 }

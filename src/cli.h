@@ -6,6 +6,7 @@
 #ifndef PODSCOPE_CLI_H
 #define PODSCOPE_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Exit codes: 0 ok, 1 runtime failure, 2 usage error. */
@@ -32,5 +33,23 @@ int cli_parse_duration_ns(const char *text, uint64_t *ns);
 
 /* Parse a non-negative decimal integer within [min, max]. 0 or -EINVAL/-ERANGE. */
 int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t cli_now_ns(void);
+
+/*
+ * cli_stop_on_signals - make SIGINT and SIGTERM set the flag cli_stopping()
+ * reports (install before loading anything: scripts start background jobs
+ * with SIGINT ignored, and a signal during start-up must not be lost).
+ */
+void cli_stop_on_signals(void);
+bool cli_stopping(void);
+
+/*
+ * cli_add_pod / cli_add_pid - append a --pod NS/NAME or --pid PID argument
+ * to @arr (of @max entries, *@n used). 0, or EXIT_USAGE after one error line.
+ */
+int cli_add_pod(const char *cmd, const char *arg, const char **arr, int *n, int max);
+int cli_add_pid(const char *cmd, const char *arg, int *arr, int *n, int max);
 
 #endif /* PODSCOPE_CLI_H */

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,14 +42,6 @@ struct pods_opts {
 	uint64_t duration_ns; /* 0: until interrupted */
 	uint64_t rescan_ns;
 };
-
-static volatile sig_atomic_t exiting;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
 
 static const char pods_usage[] =
 	"Usage: podscope pods [options]\n"
@@ -108,7 +99,6 @@ static int parse_args(int argc, char **argv, struct pods_opts *o)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	uint64_t v;
 	int c;
 
 	o->rescan_ns = 5000000000ULL;
@@ -123,21 +113,12 @@ static int parse_args(int argc, char **argv, struct pods_opts *o)
 			return handled;
 		switch (c) {
 		case OPT_POD:
-			if (o->npods == MAX_SELECT)
-				return cli_usage_error("pods", "too many --pod (max %d)",
-						       MAX_SELECT);
-			if (!optarg[0] || optarg[strlen(optarg) - 1] == '/')
-				return cli_usage_error(
-					"pods", "bad --pod '%s': want NAMESPACE/NAME", optarg);
-			o->pods[o->npods++] = optarg;
+			if (cli_add_pod("pods", optarg, o->pods, &o->npods, MAX_SELECT))
+				return EXIT_USAGE;
 			break;
 		case OPT_PID:
-			if (cli_parse_u64(optarg, 1, 0x3fffffff, &v))
-				return cli_usage_error("pods", "bad --pid '%s'", optarg);
-			if (o->npids == MAX_SELECT)
-				return cli_usage_error("pods", "too many --pid (max %d)",
-						       MAX_SELECT);
-			o->pids[o->npids++] = (pid_t)v;
+			if (cli_add_pid("pods", optarg, o->pids, &o->npids, MAX_SELECT))
+				return EXIT_USAGE;
 			break;
 		case OPT_CGROUP:
 			if (o->ncgroups == MAX_SELECT)
@@ -448,18 +429,10 @@ static void report(void *ctx, const char *event, const char *why, const struct w
 	fflush(stdout);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static int follow(const struct pods_opts *o, struct target_set *set, const bool *keep)
 {
 	struct follow_ctx fc = {.json = o->json};
-	uint64_t lost[TSTAT__COUNT] = {0}, start = now_ns();
+	uint64_t lost[TSTAT__COUNT] = {0}, start = cli_now_ns();
 	int rc = 0;
 
 	/* the watchset's first sync reports nothing: the listing above showed it */
@@ -470,8 +443,8 @@ static int follow(const struct pods_opts *o, struct target_set *set, const bool 
 		printf("# following %d pods (%s); Ctrl-C to stop\n", watchset__npods(fc.ws),
 		       tracker__mechanism(watchset__tracker(fc.ws)));
 	fflush(stdout);
-	while (!exiting) {
-		if (o->duration_ns && now_ns() - start >= o->duration_ns)
+	while (!cli_stopping()) {
+		if (o->duration_ns && cli_now_ns() - start >= o->duration_ns)
 			break;
 		rc = watchset__poll(fc.ws, 100);
 		if (rc)
@@ -497,7 +470,6 @@ int cmd_pods(int argc, char **argv)
 {
 	struct pods_opts o = {0};
 	struct target_set set;
-	struct sigaction sa = {.sa_handler = on_signal};
 	char err[768];
 	bool *keep = NULL;
 	int rc;
@@ -506,8 +478,7 @@ int cmd_pods(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (o.follow) { /* before loading: a signal during start-up must not be lost */
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
+		cli_stop_on_signals();
 	}
 	if (target_resolve(&o.resolve, &set, err, sizeof(err))) {
 		pr_error("%s", err);

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +33,6 @@ struct watch_opts {
 	bool json, csv;
 	uint64_t duration_ns, interval_ns, rescan_ns;
 };
-
-static volatile sig_atomic_t exiting;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
 
 static const char watch_usage[] =
 	"Usage: podscope watch --pod NS/NAME [--pod ...] [--pid PID ...] [options]\n"
@@ -94,7 +85,6 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	uint64_t v;
 	int c;
 
 	o->interval_ns = 1000000000ULL;
@@ -110,21 +100,12 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 			return handled;
 		switch (c) {
 		case OPT_POD:
-			if (o->npods == MAX_SELECT)
-				return cli_usage_error("watch", "too many --pod (max %d)",
-						       MAX_SELECT);
-			if (!optarg[0] || optarg[strlen(optarg) - 1] == '/')
-				return cli_usage_error(
-					"watch", "bad --pod '%s': want NAMESPACE/NAME", optarg);
-			o->pods[o->npods++] = optarg;
+			if (cli_add_pod("watch", optarg, o->pods, &o->npods, MAX_SELECT))
+				return EXIT_USAGE;
 			break;
 		case OPT_PID:
-			if (cli_parse_u64(optarg, 1, 0x3fffffff, &v))
-				return cli_usage_error("watch", "bad --pid '%s'", optarg);
-			if (o->npids == MAX_SELECT)
-				return cli_usage_error("watch", "too many --pid (max %d)",
-						       MAX_SELECT);
-			o->pids[o->npids++] = (pid_t)v;
+			if (cli_add_pid("watch", optarg, o->pids, &o->npids, MAX_SELECT))
+				return EXIT_USAGE;
 			break;
 		case OPT_JSON:
 			o->json = true;
@@ -242,17 +223,8 @@ static void on_conn_event(void *ctx, const struct conn_event *e)
 		model__on_conn_event(wc->model, e);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 int cmd_watch(int argc, char **argv)
 {
-	struct sigaction sa = {.sa_handler = on_signal};
 	struct watch_opts o = {0};
 	struct watch_ctx wc = {0};
 	struct watchset *ws = NULL;
@@ -267,8 +239,7 @@ int cmd_watch(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	/* before anything is loaded: a signal during start-up must not be lost
 	 * (background jobs of scripts even start with SIGINT ignored) */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_stop_on_signals();
 	if (target_resolve(&o.resolve, &set, err, sizeof(err))) {
 		pr_error("%s", err);
 		return 1;
@@ -302,11 +273,11 @@ int cmd_watch(int argc, char **argv)
 		tracker__mechanism(watchset__tracker(ws)), conn_tracer__mechanism(wc.conn));
 
 	live = !o.json && !o.csv && isatty(STDOUT_FILENO);
-	start = now_ns();
+	start = cli_now_ns();
 	next_draw = start + o.interval_ns;
 	rc = 0;
-	while (!exiting) {
-		uint64_t t = now_ns();
+	while (!cli_stopping()) {
+		uint64_t t = cli_now_ns();
 
 		if (o.duration_ns && t - start >= o.duration_ns)
 			break;
@@ -338,7 +309,7 @@ int cmd_watch(int argc, char **argv)
 		goto out;
 	}
 	{
-		double window = (double)(now_ns() - start) / 1e9;
+		double window = (double)(cli_now_ns() - start) / 1e9;
 
 		if (o.json) {
 			json_t *doc = model__snapshot_json(wc.model, window);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <bpf/bpf.h>
 
+#include "cli.h"
 #include "log.h"
 #include "watchset.h"
 
@@ -31,14 +32,6 @@ struct watchset {
 	void *ctx;
 	int err;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int container_index(struct watchset *ws, const struct target_pod *pod,
 			   const struct target_container *c)
@@ -281,7 +274,7 @@ static struct watchset *watchset_create(const struct resolve_opts *ro, const str
 	ws->fn = fn;
 	ws->ctx = ctx;
 	ws->rescan_ns = rescan_ns;
-	ws->next_rescan = now_ns() + rescan_ns;
+	ws->next_rescan = cli_now_ns() + rescan_ns;
 	ws->uids = calloc((size_t)set->npods + 1, sizeof(*ws->uids));
 	if (!ws->uids)
 		goto nomem;
@@ -332,7 +325,7 @@ int watchset__poll(struct watchset *ws, int timeout_ms)
 		return rc;
 	if (ws->err)
 		return ws->err;
-	t = now_ns();
+	t = cli_now_ns();
 	if (ws->rescan_ns && t >= ws->next_rescan) {
 		ws->next_rescan = t + ws->rescan_ns;
 		return rescan(ws);
