@@ -30,7 +30,7 @@ ALL_CFLAGS := $(CFLAGS) $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -iquote include -iq
 LDLIBS := $(PKG_LIBS) -lelf -lz -lpthread
 
 # BPF_PROG/BPF_KPROBE expand to functions whose context argument is often unused.
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARNINGS) -Wno-unused-parameter \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARNINGS) -Wno-unused-parameter \
 	-I$(dir $(VMLINUX)) -Ibpf -Iinclude
 
 SAN_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \

@@ -37,6 +37,12 @@
 
 /* Salt for the opaque socket ids handed to user space (set by the loader). */
 const volatile __u64 sock_id_salt = 0;
+/* Payload sampling for request metrics (#5): off, sidecar processes only, or all targets. */
+const volatile bool sample_payload = false;
+const volatile bool sample_all_targets = false;
+
+/* Edge sides handed out so far (index into sides). */
+__u32 side_count = 0;
 
 /* Shared with the target tracker (bpf_map__reuse_fd). */
 struct {
@@ -53,10 +59,22 @@ struct {
 	__type(value, struct conn_state);
 } conns SEC(".maps");
 
+/*
+ * Edge sides: side_ids names each side once (key -> index), sides holds its
+ * per-CPU aggregates at that index. A connection caches its index, so a
+ * read or write costs one array lookup, not a hash of the 56-byte key.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CONN_MAX_SIDES);
 	__type(key, struct side_key);
+	__type(value, __u32);
+} side_ids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CONN_MAX_SIDES);
+	__type(key, __u32);
 	__type(value, struct side_metrics);
 } sides SEC(".maps");
 
@@ -81,13 +99,24 @@ struct {
 	__type(value, struct end_value);
 } client_ends SEC(".maps");
 
+/* How the user buffer of an in-flight call is described (for sampling). */
+enum buf_kind {
+	BUF_NONE = 0, /* sendfile, splice, mmsg: no payload to sample */
+	BUF_PLAIN,    /* read, write, sendto, recvfrom: a pointer */
+	BUF_IOV,      /* readv, writev: an iovec array (the first one is sampled) */
+	BUF_MSG,      /* sendmsg, recvmsg: a msghdr */
+};
+
 /* A target thread inside a socket I/O syscall. */
 struct inflight {
 	__u64 start_ns;
 	__u64 sk;
 	__u64 bytes;
-	__u32 dir; /* 1 send, 2 recv */
-	__u32 pad;
+	__u64 buf; /* user address, see buf_kind */
+	__u8 dir;  /* 1 send, 2 recv */
+	__u8 buf_kind;
+	__u8 sample; /* this thread's process is sampled */
+	__u8 pad[5];
 };
 
 struct {
@@ -103,6 +132,11 @@ struct {
 } conn_events SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024);
+} payload_samples SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CSTAT__COUNT);
 	__type(key, __u32);
@@ -110,7 +144,6 @@ struct {
 } conn_stats SEC(".maps");
 
 /* Zero values to create map entries from (map-value pointers, not stack). */
-const struct side_metrics zero_side = {};
 const struct conn_state zero_conn = {};
 
 static __always_inline void stat_inc(__u32 which)
@@ -130,18 +163,43 @@ static __always_inline void hist_add(struct conn_hist *h, __u64 v)
 	h->slots[slot & (CONN_HIST_SLOTS - 1)] += 1;
 }
 
-static __always_inline struct side_metrics *side_get(const struct side_key *key)
+/* 1 + the index of edge side @key, creating it; 0 when the sides are full. */
+static __always_inline __u32 side_id_of(const struct side_key *key)
 {
-	struct side_metrics *m = bpf_map_lookup_elem(&sides, key);
+	__u32 *id = bpf_map_lookup_elem(&side_ids, key);
+	__u32 idx;
 
-	if (m)
-		return m;
-	/* EEXIST from a concurrent insert is fine: look it up again */
-	bpf_map_update_elem(&sides, key, &zero_side, BPF_NOEXIST);
-	m = bpf_map_lookup_elem(&sides, key);
-	if (!m)
+	if (id)
+		return *id;
+	idx = __sync_fetch_and_add(&side_count, 1);
+	if (idx >= CONN_MAX_SIDES) {
 		stat_inc(CSTAT_SIDES_FULL);
-	return m;
+		return 0;
+	}
+	idx += 1;
+	if (bpf_map_update_elem(&side_ids, key, &idx, BPF_NOEXIST)) {
+		/* a concurrent insert won (its index is used; ours stays empty) or full */
+		id = bpf_map_lookup_elem(&side_ids, key);
+		if (!id) {
+			stat_inc(CSTAT_SIDES_FULL);
+			return 0;
+		}
+		return *id;
+	}
+	return idx;
+}
+
+/* The aggregates of @c's edge side (its side key must be filled in). */
+static __always_inline struct side_metrics *conn_metrics(struct conn_state *c)
+{
+	__u32 idx;
+
+	if (!c->side_id)
+		c->side_id = side_id_of(&c->side);
+	if (!c->side_id)
+		return NULL;
+	idx = c->side_id - 1;
+	return bpf_map_lookup_elem(&sides, &idx);
 }
 
 static __always_inline bool is_loopback(const __u8 *addr, __u16 family)
@@ -386,7 +444,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		c->established_ns = now;
 		conn_describe(c, sk);
 		register_client_end(c);
-		m = side_get(&c->side);
+		m = conn_metrics(c);
 		if (m) {
 			m->connect_count += 1;
 			m->connect_ns += now - c->start_ns;
@@ -410,7 +468,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		c->established = 1;
 		c->established_ns = now;
 		conn_describe(c, sk);
-		m = side_get(&c->side);
+		m = conn_metrics(c);
 		if (m)
 			m->connect_count += 1; /* accepts; handshake time is not seen here */
 		emit(CEV_ACCEPT, skaddr, c, now, 0);
@@ -442,8 +500,9 @@ close:
 		if (!c->established) {
 			/* connect that never completed (refused, timed out) */
 			conn_describe(c, sk);
+			c->side_id = 0;
 		}
-		m = side_get(&c->side);
+		m = conn_metrics(c);
 		if (m) {
 			if (!c->established)
 				m->connect_errors += 1;
@@ -511,18 +570,63 @@ static __always_inline bool is_io_syscall(long id)
 	return false;
 }
 
-static __always_inline int on_sys_enter(long id)
+/* How syscall @id passes its buffer (x86-64 and arm64 numbers). */
+static __always_inline __u8 buf_kind_of(long id)
 {
+#if defined(__TARGET_ARCH_x86)
+	switch (id) {
+	case 0:	 /* read */
+	case 1:	 /* write */
+	case 44: /* sendto */
+	case 45: /* recvfrom */
+		return BUF_PLAIN;
+	case 19: /* readv */
+	case 20: /* writev */
+		return BUF_IOV;
+	case 46: /* sendmsg */
+	case 47: /* recvmsg */
+		return BUF_MSG;
+	}
+#elif defined(__TARGET_ARCH_arm64)
+	switch (id) {
+	case 63:  /* read */
+	case 64:  /* write */
+	case 206: /* sendto */
+	case 207: /* recvfrom */
+		return BUF_PLAIN;
+	case 65: /* readv */
+	case 66: /* writev */
+		return BUF_IOV;
+	case 211: /* sendmsg */
+	case 212: /* recvmsg */
+		return BUF_MSG;
+	}
+#endif
+	return BUF_NONE;
+}
+
+static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
+{
+	struct target_ref *t;
 	__u64 pid_tgid;
 	__u32 tgid, tid;
 	struct inflight *f;
+	__u8 kind = BUF_NONE, sample;
+	__u64 buf = 0;
 
 	if (!is_io_syscall(id))
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
 	tgid = pid_tgid >> 32;
-	if (!bpf_map_lookup_elem(&target_tgids, &tgid))
+	t = bpf_map_lookup_elem(&target_tgids, &tgid);
+	if (!t)
 		return 0;
+	sample = sample_payload && (sample_all_targets || (t->flags & TARGET_F_SIDECAR));
+	if (sample) {
+		kind = buf_kind_of(id);
+		if (kind != BUF_NONE)
+			buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	}
 	tid = (__u32)pid_tgid;
 	f = bpf_map_lookup_elem(&inflight, &tid);
 	if (f) {
@@ -530,10 +634,16 @@ static __always_inline int on_sys_enter(long id)
 		f->sk = 0;
 		f->bytes = 0;
 		f->dir = 0;
+		f->buf = buf;
+		f->buf_kind = kind;
+		f->sample = sample;
 		return 0;
 	}
 	{
-		struct inflight n = {.start_ns = bpf_ktime_get_ns()};
+		struct inflight n = {.start_ns = bpf_ktime_get_ns(),
+				     .buf = buf,
+				     .buf_kind = kind,
+				     .sample = sample};
 
 		if (bpf_map_update_elem(&inflight, &tid, &n, BPF_ANY))
 			stat_inc(CSTAT_THREADS_FULL);
@@ -623,16 +733,109 @@ static __always_inline long exit_syscall_nr(struct pt_regs *regs)
 #endif
 }
 
-static __always_inline int on_sys_exit(struct pt_regs *regs)
+/* Does @p (4 bytes) start an HTTP/1 request or status line? */
+static __always_inline bool looks_http1(const __u8 *p)
 {
-	__u64 pid_tgid, now, dt;
+	__u32 w = (__u32)p[0] | (__u32)p[1] << 8 | (__u32)p[2] << 16 | (__u32)p[3] << 24;
+
+#define W(a, b, c, d) ((__u32)(a) | (__u32)(b) << 8 | (__u32)(c) << 16 | (__u32)(d) << 24)
+	switch (w) {
+	case W('G', 'E', 'T', ' '):
+	case W('P', 'O', 'S', 'T'):
+	case W('P', 'U', 'T', ' '):
+	case W('H', 'E', 'A', 'D'):
+	case W('D', 'E', 'L', 'E'):
+	case W('P', 'A', 'T', 'C'):
+	case W('O', 'P', 'T', 'I'):
+	case W('C', 'O', 'N', 'N'):
+	case W('T', 'R', 'A', 'C'):
+	case W('H', 'T', 'T', 'P'):
+		return true;
+	}
+#undef W
+	return false;
+}
+
+/*
+ * Sample the call that just moved @bytes in direction @dir on @c: header,
+ * and up to CONN_SAMPLE_MAX bytes of the first buffer the call used. The
+ * first sample decides the connection's protocol; a connection that does
+ * not start like HTTP/1 is never sampled again.
+ */
+static __always_inline void sample_call(struct conn_state *c, __u64 skaddr, __u8 dir, __u64 bytes,
+					__u64 buf, __u8 kind, __u64 start_ns, __u64 now,
+					__u64 pid_tgid)
+{
+	struct sample_event *e = bpf_ringbuf_reserve(&payload_samples, sizeof(*e), 0);
+	__u64 n = bytes, id = 0;
+
+	if (!e) {
+		stat_inc(CSTAT_SAMPLE_DROPS);
+		return;
+	}
+	stat_inc(CSTAT_SAMPLES);
+	if (kind == BUF_MSG && buf) {
+		struct user_msghdr *msg = (struct user_msghdr *)buf;
+		__u64 iov = 0;
+
+		bpf_probe_read_user(&iov, sizeof(iov), &msg->msg_iov);
+		buf = iov;
+		kind = BUF_IOV;
+	}
+	if (kind == BUF_IOV && buf) {
+		struct iovec v = {};
+
+		bpf_probe_read_user(&v, sizeof(v), (void *)buf);
+		buf = (__u64)v.iov_base;
+		if (n > v.iov_len)
+			n = v.iov_len;
+	}
+	if (!buf)
+		n = 0;
+	if (n > CONN_SAMPLE_MAX)
+		n = CONN_SAMPLE_MAX;
+	if (n && bpf_probe_read_user(e->data, n, (void *)buf))
+		n = 0;
+	e->sample_len = n;
+	if (c->proto == CONN_PROTO_UNKNOWN && n >= 4)
+		c->proto = looks_http1(e->data) ? CONN_PROTO_HTTP1 : CONN_PROTO_OTHER;
+
+	e->ts_ns = now;
+	e->start_ns = start_ns;
+	bpf_probe_read_kernel(&id, sizeof(id), &skaddr);
+	e->sock_id = id ^ sock_id_salt;
+	e->stream_off = dir == 1 ? c->bytes_sent : c->bytes_recv;
+	e->conn_start_ns = c->start_ns;
+	e->connect_ns = c->established_ns && c->role == CONN_ROLE_CLIENT && !c->adopted
+				? c->established_ns - c->start_ns
+				: 0;
+	e->tgid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->container_idx = c->container_idx;
+	e->peer_tgid = c->side.peer_tgid;
+	e->bytes = bytes > 0xffffffffULL ? 0xffffffff : (__u32)bytes;
+	e->dir = dir;
+	e->role = c->role;
+	e->lport = c->lport;
+	e->rport = c->rport;
+	e->family = c->side.family;
+	e->adopted = c->adopted;
+	e->pad[0] = e->pad[1] = 0;
+	__builtin_memcpy(e->laddr, c->laddr, 16);
+	__builtin_memcpy(e->raddr, c->raddr, 16);
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline int on_sys_exit(long nr)
+{
+	__u64 pid_tgid, now, dt, skaddr, bytes, buf, start_ns;
 	struct inflight *f;
 	struct conn_state *c;
-	__u64 skaddr, bytes;
-	__u32 dir, tid;
+	__u8 dir, kind, sample;
+	__u32 tid;
 
 	/* every syscall of the node passes here: leave before any map lookup */
-	if (!is_io_syscall(exit_syscall_nr(regs)))
+	if (!is_io_syscall(nr))
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
 	tid = (__u32)pid_tgid;
@@ -643,8 +846,12 @@ static __always_inline int on_sys_exit(struct pt_regs *regs)
 	skaddr = f->sk;
 	bytes = f->bytes;
 	dir = f->dir;
+	buf = f->buf;
+	kind = f->buf_kind;
+	sample = f->sample;
+	start_ns = f->start_ns;
 	now = bpf_ktime_get_ns();
-	dt = now - f->start_ns;
+	dt = now - start_ns;
 	f->sk = 0;
 	f->start_ns = 0;
 	if (!bytes)
@@ -655,6 +862,9 @@ static __always_inline int on_sys_exit(struct pt_regs *regs)
 		if (!c)
 			return 0;
 	}
+	if (sample && dir != c->last_dir && c->proto != CONN_PROTO_OTHER)
+		sample_call(c, skaddr, dir, bytes, buf, kind, start_ns, now, pid_tgid);
+	c->last_dir = dir;
 	account_io(c, skaddr, dir, bytes, dt, true);
 	return 0;
 }
@@ -663,7 +873,7 @@ static __always_inline int on_sys_exit(struct pt_regs *regs)
 static __always_inline void account_io(struct conn_state *c, __u64 skaddr, __u32 dir, __u64 bytes,
 				       __u64 dt, bool timed)
 {
-	struct side_metrics *m = side_get(&c->side);
+	struct side_metrics *m = conn_metrics(c);
 
 	if (dir == 1) {
 		c->bytes_sent += bytes;
@@ -712,7 +922,7 @@ static __always_inline int on_retransmit(const struct sock *sk)
 	if (!c)
 		return 0;
 	c->retransmits += 1;
-	m = side_get(&c->side);
+	m = conn_metrics(c);
 	if (m)
 		m->retransmits += 1;
 	return 0;
@@ -744,7 +954,7 @@ static __always_inline int on_drop(struct sk_buff *skb, __u32 reason, struct soc
 	if (!c)
 		return 0;
 	c->drops += 1;
-	m = side_get(&c->side);
+	m = conn_metrics(c);
 	if (m)
 		m->drops += 1;
 	__builtin_memcpy(&dk.side, &c->side, sizeof(dk.side));
@@ -777,12 +987,7 @@ static __always_inline int on_drop(struct sk_buff *skb, __u32 reason, struct soc
 	SEC(sec "/sys_enter")                                                            \
 	int BPF_PROG(ps_enter_##mech, struct pt_regs *regs, long id)                     \
 	{                                                                                \
-		return on_sys_enter(id);                                                 \
-	}                                                                                \
-	SEC(sec "/sys_exit")                                                             \
-	int BPF_PROG(ps_exit_##mech, struct pt_regs *regs, long ret)                     \
-	{                                                                                \
-		return on_sys_exit(regs);                                                \
+		return on_sys_enter(regs, id);                                           \
 	}                                                                                \
 	SEC(sec "/sock_send_length")                                                     \
 	int BPF_PROG(ps_send_##mech, struct sock *sk, int ret, int flags)                \
@@ -818,5 +1023,28 @@ static __always_inline int on_drop(struct sk_buff *skb, __u32 reason, struct soc
 
 CONN_PROGS(btf, "tp_btf")
 CONN_PROGS(raw, "raw_tp")
+
+/*
+ * sys_exit runs for every syscall on the node. Under tp_btf the registers
+ * are a trusted pointer and the syscall number is a plain load; raw_tp has
+ * to probe-read it.
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ps_exit_btf, struct pt_regs *regs, long ret)
+{
+#if defined(__TARGET_ARCH_x86)
+	return on_sys_exit(regs->orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return on_sys_exit(regs->syscallno);
+#else
+	return on_sys_exit(0);
+#endif
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(ps_exit_raw, struct pt_regs *regs, long ret)
+{
+	return on_sys_exit(exit_syscall_nr(regs));
+}
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -17,6 +17,7 @@
 #define CONN_MAX_SIDES	 4096
 #define CONN_MAX_THREADS 16384
 #define CONN_HIST_SLOTS	 32
+#define CONN_SAMPLE_MAX	 256 /* payload bytes sampled per call (power of two) */
 
 enum conn_role {
 	CONN_ROLE_CLIENT = 1,
@@ -83,6 +84,10 @@ struct conn_state {
 	__u8 reset;
 	__u8 adopted;
 	__u8 established;
+	__u32 side_id;	/* 1 + index into sides; 0: not resolved yet */
+	__u8 last_dir;	/* direction of the last data-carrying call: 1 send, 2 recv */
+	__u8 proto;	/* enum conn_proto */
+	__u8 pad[2];
 	__u64 start_ns;
 	__u64 established_ns;
 	__u64 close_start_ns;
@@ -130,6 +135,44 @@ struct conn_event {
 	__u8 pad[5];
 };
 
+/* What the payload sampler decided about a connection. */
+enum conn_proto {
+	CONN_PROTO_UNKNOWN = 0, /* nothing sampled yet */
+	CONN_PROTO_HTTP1 = 1,	/* first bytes looked like an HTTP/1 start line */
+	CONN_PROTO_OTHER = 2,	/* did not: never sampled again */
+};
+
+/*
+ * A sampled read or write (payload_samples ring buffer): the first bytes of
+ * a data-carrying call on a connection of a sampled process, taken only when
+ * the call reverses the connection's direction (the first write after
+ * reads, the first read after writes) - where request/response protocols
+ * start a message. stream_off counts the bytes this direction carried
+ * before the call, so user space knows how much it did not see.
+ */
+struct sample_event {
+	__u64 ts_ns;	/* call returned */
+	__u64 start_ns; /* call entered (0: entered before podscope attached) */
+	__u64 sock_id;
+	__u64 stream_off;
+	__u64 conn_start_ns; /* connect() or accept of the connection */
+	__u64 connect_ns;    /* client: SYN to established; 0 otherwise */
+	__u32 tgid, tid;
+	__u32 container_idx;
+	__u32 peer_tgid; /* from the side key: the watched peer process, or 0 */
+	__u32 bytes;	 /* moved by the call */
+	__u16 sample_len;
+	__u8 dir;  /* 1 send, 2 recv */
+	__u8 role; /* enum conn_role */
+	__u16 lport, rport;
+	__u8 family;
+	__u8 adopted;
+	__u8 pad[2];
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u8 data[CONN_SAMPLE_MAX];
+};
+
 enum conn_stat {
 	CSTAT_RINGBUF_DROPS = 0, /* lifecycle events lost: ring buffer full */
 	CSTAT_CONNS_FULL,	 /* a connection could not be tracked: conns map full */
@@ -137,6 +180,8 @@ enum conn_stat {
 	CSTAT_THREADS_FULL,	 /* an in-flight syscall could not be tracked */
 	CSTAT_DROPS_FULL,	 /* a drop reason could not be counted */
 	CSTAT_NOT_TCP,		 /* I/O on a non-TCP socket by a target (ignored) */
+	CSTAT_SAMPLE_DROPS,	 /* payload samples lost: ring buffer full */
+	CSTAT_SAMPLES,		 /* payload samples taken */
 	CSTAT__COUNT,
 };
 

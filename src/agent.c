@@ -916,7 +916,7 @@ int cmd_run(int argc, char **argv)
 	a->ws = watchset__new(&a->o.resolve, &a->set, keep, a->o.rescan_ns, on_process, a);
 	if (!a->ws)
 		goto out;
-	a->ct = conn_tracer__new(tracker__tgids_fd(watchset__tracker(a->ws)), on_conn_event, a);
+	a->ct = conn_tracer__new(tracker__tgids_fd(watchset__tracker(a->ws)), on_conn_event, a, NULL);
 	if (!a->ct)
 		goto out;
 	a->model = model__new(a->ws, &a->set);

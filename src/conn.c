@@ -28,6 +28,7 @@ struct conn_tracer {
 	const char *mechanism;
 	conn_event_fn fn;
 	void *ctx;
+	struct conn_tracer_opts opts;
 	int ncpus;
 };
 
@@ -40,7 +41,17 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static struct conn_bpf *load_variant(const char *suffix, int tgids_fd, int *errp)
+static int handle_sample(void *ctx, void *data, size_t size)
+{
+	struct conn_tracer *t = ctx;
+
+	if (size >= sizeof(struct sample_event) && t->opts.sample_fn)
+		t->opts.sample_fn(t->opts.sample_ctx, data);
+	return 0;
+}
+
+static struct conn_bpf *load_variant(const char *suffix, int tgids_fd,
+				     const struct conn_tracer_opts *opts, int *errp)
 {
 	size_t slen = strlen(suffix);
 	struct bpf_program *prog;
@@ -62,6 +73,8 @@ static struct conn_bpf *load_variant(const char *suffix, int tgids_fd, int *errp
 	if (getrandom(&salt, sizeof(salt), 0) != sizeof(salt))
 		salt = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
 	skel->rodata->sock_id_salt = salt;
+	skel->rodata->sample_payload = opts->sample_fn != NULL;
+	skel->rodata->sample_all_targets = opts->sample_all_targets;
 	err = bpf_map__reuse_fd(skel->maps.target_tgids, tgids_fd);
 	if (!err)
 		err = conn_bpf__load(skel);
@@ -75,7 +88,8 @@ static struct conn_bpf *load_variant(const char *suffix, int tgids_fd, int *errp
 	return skel;
 }
 
-struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void *ctx)
+struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void *ctx,
+				     const struct conn_tracer_opts *opts)
 {
 	struct conn_tracer *t = calloc(1, sizeof(*t));
 	int err = 0;
@@ -84,14 +98,16 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void
 		return NULL;
 	t->fn = fn;
 	t->ctx = ctx;
+	if (opts)
+		t->opts = *opts;
 	t->ncpus = libbpf_num_possible_cpus();
-	t->skel = probe_force_raw_tp() ? NULL : load_variant("_btf", target_tgids_fd, &err);
+	t->skel = probe_force_raw_tp() ? NULL : load_variant("_btf", target_tgids_fd, &t->opts, &err);
 	t->mechanism = "tp_btf";
 	if (!t->skel) {
 		if (err)
 			pr_warn("connection tracer: tp_btf failed (%s), falling back to raw_tp",
 				strerror(-err));
-		t->skel = load_variant("_raw", target_tgids_fd, &err);
+		t->skel = load_variant("_raw", target_tgids_fd, &t->opts, &err);
 		t->mechanism = "raw_tp";
 	}
 	if (!t->skel || t->ncpus <= 0) {
@@ -110,6 +126,16 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void
 		conn_tracer__free(t);
 		errno = -err;
 		return NULL;
+	}
+	if (t->opts.sample_fn) {
+		err = ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.payload_samples),
+				       handle_sample, t);
+		if (err) {
+			pr_error("ring buffer for payload samples: %s", strerror(-err));
+			conn_tracer__free(t);
+			errno = -err;
+			return NULL;
+		}
 	}
 	return t;
 }
@@ -282,18 +308,23 @@ static void metrics_sum(struct side_metrics *dst, const struct side_metrics *src
 
 int conn_tracer__for_each_side(struct conn_tracer *t, conn_side_fn fn, void *ctx)
 {
-	int fd = bpf_map__fd(t->skel->maps.sides), n = 0, cpu;
+	int ids_fd = bpf_map__fd(t->skel->maps.side_ids), n = 0, cpu;
+	int fd = bpf_map__fd(t->skel->maps.sides);
 	struct side_key key, next, *prev = NULL;
 	struct side_metrics *vals, sum;
+	uint32_t id, idx;
 
 	vals = calloc((size_t)t->ncpus, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	while (!bpf_map_get_next_key(ids_fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, vals))
-			continue; /* deleted meanwhile */
+		if (bpf_map_lookup_elem(ids_fd, &key, &id) || !id || id > CONN_MAX_SIDES)
+			continue;
+		idx = id - 1;
+		if (bpf_map_lookup_elem(fd, &idx, vals))
+			continue;
 		memset(&sum, 0, sizeof(sum));
 		for (cpu = 0; cpu < t->ncpus; cpu++)
 			metrics_sum(&sum, &vals[cpu]);

@@ -8,6 +8,7 @@
 #ifndef PODSCOPE_CONN_H
 #define PODSCOPE_CONN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -19,13 +20,23 @@ typedef void (*conn_event_fn)(void *ctx, const struct conn_event *e);
 typedef void (*conn_side_fn)(void *ctx, const struct side_key *key, const struct side_metrics *m);
 typedef void (*conn_drop_fn)(void *ctx, const struct side_key *key, uint32_t reason,
 			     uint64_t count);
+typedef void (*conn_sample_fn)(void *ctx, const struct sample_event *e);
+
+/* Payload sampling (request metrics); all zero: off. */
+struct conn_tracer_opts {
+	conn_sample_fn sample_fn; /* non-NULL: sample, and deliver samples here */
+	void *sample_ctx;
+	bool sample_all_targets; /* false: only processes in sidecar containers */
+};
 
 /*
  * conn_tracer__new - load and attach. @target_tgids_fd is the tracker's
- * map (tracker__tgids_fd()). Returns NULL with errno set; the reason has
- * been logged.
+ * map (tracker__tgids_fd()); @opts may be NULL. Lifecycle events go to @fn,
+ * payload samples to opts->sample_fn, both from conn_tracer__poll().
+ * Returns NULL with errno set; the reason has been logged.
  */
-struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void *ctx);
+struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void *ctx,
+				     const struct conn_tracer_opts *opts);
 
 const char *conn_tracer__mechanism(const struct conn_tracer *t);
 

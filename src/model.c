@@ -67,6 +67,9 @@ struct model {
 	const struct btf_type *drop_enum;
 	const struct resource_sample *resources;
 	const struct agent_health *health;
+	struct req_stats *reqs; /* NULL until the first stitched request */
+	bool requests_on;
+	struct req_tracker_stats req_lost;
 };
 
 struct model *model__new(struct watchset *ws, const struct target_set *pods)
@@ -676,6 +679,24 @@ json_t *model__snapshot_json(struct model *m, double window_seconds)
 			 (json_int_t)m->lost.conn[CSTAT_THREADS_FULL], "drop_reasons_map_full",
 			 (json_int_t)m->lost.conn[CSTAT_DROPS_FULL], "non_tcp_io_ignored",
 			 (json_int_t)m->lost.conn[CSTAT_NOT_TCP]);
+	if (m->requests_on) {
+		const struct req_tracker_stats *q = &m->req_lost;
+
+		json_object_set_new(root, "requests", req_stats__json(m->reqs));
+		json_object_set_new(
+			lost, "requests",
+			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				  "payload_samples", (json_int_t)m->lost.conn[CSTAT_SAMPLES],
+				  "payload_samples_ringbuf",
+				  (json_int_t)m->lost.conn[CSTAT_SAMPLE_DROPS], "unanswered",
+				  (json_int_t)q->unanswered, "unmatched_upstream",
+				  (json_int_t)q->unmatched_upstream, "orphan_responses",
+				  (json_int_t)q->orphan_responses, "queue_full",
+				  (json_int_t)q->queue_full, "conns_full", (json_int_t)q->conns_full,
+				  "parser_lost_sync", (json_int_t)q->parse_lost_sync,
+				  "parser_resyncs", (json_int_t)q->parse_resyncs, "not_http_connections",
+				  (json_int_t)q->not_http, "stitched", (json_int_t)q->requests));
+	}
 	json_object_set_new(root, "lost", lost);
 	json_object_set_new(root, "probes",
 			    json_pack("{s:s?, s:s?}", "targets", m->mech_targets, "connections",
@@ -818,12 +839,43 @@ void model__print_table(struct model *m, FILE *out, double window_seconds, int m
 			c[0] = sv[0] = port[0] = '\0';
 		}
 	}
+	req_stats__print(m->reqs, out);
+}
+
+/* --- requests (stitched through the sidecar) ------------------------------ */
+
+void model__enable_requests(struct model *m)
+{
+	m->requests_on = true;
+}
+
+int model__on_request(struct model *m, const struct req_record *r)
+{
+	const struct watch_container *ctr = watchset__container(m->ws, r->container_idx);
+
+	if (!m->reqs) {
+		m->reqs = req_stats__new();
+		if (!m->reqs)
+			return -ENOMEM;
+	}
+	return req_stats__add(m->reqs, ctr ? ctr->pod : "?", r);
+}
+
+void model__set_request_lost(struct model *m, const struct req_tracker_stats *st)
+{
+	m->req_lost = *st;
+}
+
+const struct req_stats *model__requests(const struct model *m)
+{
+	return m->reqs;
 }
 
 void model__free(struct model *m)
 {
 	if (!m)
 		return;
+	req_stats__free(m->reqs);
 	free_edges(m);
 	free(m->ips);
 	free(m->watched_ips);

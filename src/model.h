@@ -17,6 +17,8 @@
 
 #include "cadvisor.h"
 #include "conn_events.h"
+#include "reqs.h"
+#include "reqstats.h"
 #include "target.h"
 #include "watchset.h"
 
@@ -76,6 +78,16 @@ void model__set_lost(struct model *m, const struct model_lost *lost);
 void model__set_oncpu(struct model *m, const uint64_t *ns, int n);
 /* On-CPU nanoseconds of watched container @idx, or -1 when not measured. */
 int64_t model__oncpu(const struct model *m, int idx);
+
+/*
+ * Requests stitched through sidecars (reqs.h): model__enable_requests makes
+ * the snapshot carry "requests" (possibly empty); model__on_request adds one
+ * (0, or -ENOMEM/-ENOSPC when it could not be counted).
+ */
+void model__enable_requests(struct model *m);
+int model__on_request(struct model *m, const struct req_record *r);
+void model__set_request_lost(struct model *m, const struct req_tracker_stats *st);
+const struct req_stats *model__requests(const struct model *m);
 
 /* Which mechanism each probe set was attached with (shown in the snapshot). */
 void model__set_mechanisms(struct model *m, const char *targets, const char *connections);

@@ -17,6 +17,9 @@
 #include "conn.h"
 #include "log.h"
 #include "model.h"
+#include "otlp.h"
+#include "reqs.h"
+#include "reqs_export.h"
 #include "resolve.h"
 #include "watch_cmd.h"
 #include "watchset.h"
@@ -32,6 +35,9 @@ struct watch_opts {
 	const char *sidecar_names[RESOLVE_MAX_SIDECAR_NAMES];
 	bool json, csv;
 	uint64_t duration_ns, interval_ns, rescan_ns;
+	bool no_requests, requests_lines, sample_all;
+	const char *requests_out, *otlp_endpoint, *trace_file;
+	double trace_sample;
 };
 
 static const char watch_usage[] =
@@ -55,6 +61,14 @@ static const char watch_usage[] =
 	"  --csv                   one CSV row per edge and side at the end\n"
 	"  --interval D            terminal refresh interval (default 1s)\n"
 	"  --rescan D              re-resolve targets every D (default 5s)\n"
+	"Requests (HTTP/1 through sidecars; see docs/requests.md):\n"
+	"  --requests              print one line per request the sidecars handle\n"
+	"  --requests-out FILE     write one JSON object per request to FILE ('-': stdout)\n"
+	"  --otlp-endpoint URL     send sampled requests as OTLP/HTTP JSON traces to URL\n"
+	"  --trace-file FILE       write sampled requests as a Jaeger UI JSON file at the end\n"
+	"  --trace-sample P        fraction of requests traced, 0..1 (default 0.01)\n"
+	"  --requests-all          sample every watched process, not only sidecars\n"
+	"  --no-requests           no payload sampling: socket metrics only\n"
 	"  -v, --verbose           debug output\n"
 	"  -h, --help              this text\n"
 	"\n"
@@ -71,6 +85,13 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 		OPT_DURATION,
 		OPT_INTERVAL,
 		OPT_RESCAN,
+		OPT_NO_REQUESTS,
+		OPT_REQUESTS,
+		OPT_REQUESTS_OUT,
+		OPT_OTLP,
+		OPT_TRACE_FILE,
+		OPT_TRACE_SAMPLE,
+		OPT_REQUESTS_ALL,
 	};
 	static const struct option opts[] = {
 		{"pod", required_argument, NULL, OPT_POD},
@@ -81,6 +102,13 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 		{"duration", required_argument, NULL, OPT_DURATION},
 		{"interval", required_argument, NULL, OPT_INTERVAL},
 		{"rescan", required_argument, NULL, OPT_RESCAN},
+		{"no-requests", no_argument, NULL, OPT_NO_REQUESTS},
+		{"requests", no_argument, NULL, OPT_REQUESTS},
+		{"requests-out", required_argument, NULL, OPT_REQUESTS_OUT},
+		{"otlp-endpoint", required_argument, NULL, OPT_OTLP},
+		{"trace-file", required_argument, NULL, OPT_TRACE_FILE},
+		{"trace-sample", required_argument, NULL, OPT_TRACE_SAMPLE},
+		{"requests-all", no_argument, NULL, OPT_REQUESTS_ALL},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -89,6 +117,7 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 
 	o->interval_ns = 1000000000ULL;
 	o->rescan_ns = 5000000000ULL;
+	o->trace_sample = 0.01;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
@@ -130,6 +159,40 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 				return cli_usage_error("watch", "bad --rescan '%s' (>= 100ms)",
 						       optarg);
 			break;
+		case OPT_NO_REQUESTS:
+			o->no_requests = true;
+			break;
+		case OPT_REQUESTS:
+			o->requests_lines = true;
+			break;
+		case OPT_REQUESTS_OUT:
+			o->requests_out = optarg;
+			break;
+		case OPT_OTLP:
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+				return cli_usage_error("watch",
+						       "bad --otlp-endpoint '%s' "
+						       "(http://HOST:PORT)",
+						       optarg);
+			o->otlp_endpoint = optarg;
+			break;
+		case OPT_TRACE_FILE:
+			o->trace_file = optarg;
+			break;
+		case OPT_TRACE_SAMPLE: {
+			char *end;
+
+			errno = 0;
+			o->trace_sample = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(o->trace_sample >= 0.0) ||
+			    o->trace_sample > 1.0)
+				return cli_usage_error("watch", "bad --trace-sample '%s' (0..1)",
+						       optarg);
+			break;
+		}
+		case OPT_REQUESTS_ALL:
+			o->sample_all = true;
+			break;
 		case 'v':
 			log_set_level(PS_LOG_DEBUG);
 			break;
@@ -146,6 +209,12 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 		return cli_usage_error("watch", "no target: give --pod NS/NAME or --pid PID");
 	if (o->json && o->csv)
 		return cli_usage_error("watch", "--json and --csv are exclusive");
+	if (o->no_requests && (o->requests_lines || o->requests_out || o->otlp_endpoint ||
+			       o->trace_file || o->sample_all))
+		return cli_usage_error("watch", "--no-requests excludes the request options");
+	if (o->requests_out && !strcmp(o->requests_out, "-") && (o->json || o->csv))
+		return cli_usage_error("watch", "--requests-out - and --json/--csv both want "
+						"stdout");
 	return 0;
 }
 
@@ -199,7 +268,74 @@ static int select_targets(struct target_set *set, const struct watch_opts *o, bo
 struct watch_ctx {
 	struct model *model;
 	struct conn_tracer *conn;
+	struct watchset *ws;
+	struct req_tracker *reqs;
+	const struct watch_opts *opts;
+	FILE *requests_out;
+	struct otlp_exporter *otlp;
+	struct jaeger_file *jaeger;
+	int64_t mono_to_unix_ns;
+	uint64_t rng;
+	uint64_t traced;
 };
+
+/* true for a fraction @p of calls (xorshift; deterministic for p 0 and 1). */
+static bool sampled(struct watch_ctx *wc, double p)
+{
+	uint64_t x = wc->rng;
+
+	if (p >= 1.0)
+		return true;
+	if (p <= 0.0)
+		return false;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	wc->rng = x;
+	return (double)(x >> 11) / 9007199254740992.0 < p;
+}
+
+static void on_request(void *ctx, const struct req_record *r)
+{
+	struct watch_ctx *wc = ctx;
+	const struct watch_container *ctr = watchset__container(wc->ws, r->container_idx);
+
+	model__on_request(wc->model, r);
+	if (wc->opts->requests_lines) {
+		req_record_print(stdout, r, ctr);
+		fflush(stdout);
+	}
+	if (wc->requests_out) {
+		json_t *o = req_record_json(r, ctr, wc->mono_to_unix_ns);
+
+		if (o) {
+			json_dumpf(o, wc->requests_out, JSON_COMPACT);
+			fputc('\n', wc->requests_out);
+			json_decref(o);
+		}
+	}
+	if ((wc->otlp || wc->jaeger) && sampled(wc, wc->opts->trace_sample)) {
+		struct trace_rec *t = malloc(sizeof(*t));
+
+		if (!t)
+			return;
+		req_record_trace(r, ctr, wc->mono_to_unix_ns, t);
+		if (wc->otlp)
+			otlp_exporter__submit(wc->otlp, t);
+		if (wc->jaeger)
+			jaeger_file__add(wc->jaeger, t);
+		wc->traced++;
+		free(t);
+	}
+}
+
+static void on_sample(void *ctx, const struct sample_event *e)
+{
+	struct watch_ctx *wc = ctx;
+
+	if (wc->reqs)
+		req_tracker__on_sample(wc->reqs, e);
+}
 
 static void on_process(void *ctx, const char *event, const char *why, const struct watch_process *p,
 		       pid_t parent)
@@ -221,6 +357,73 @@ static void on_conn_event(void *ctx, const struct conn_event *e)
 
 	if (wc->model)
 		model__on_conn_event(wc->model, e);
+	if (wc->reqs && e->type == CEV_CLOSE)
+		req_tracker__on_close(wc->reqs, e->sock_id, e->ts_ns - e->duration_ns);
+}
+
+/* Bring the request counters of the model up to date. */
+static void requests_refresh(struct watch_ctx *wc)
+{
+	struct req_tracker_stats st;
+
+	if (!wc->reqs)
+		return;
+	req_tracker__expire(wc->reqs, cli_now_ns(), 30000000000ULL);
+	req_tracker__stats(wc->reqs, &st);
+	model__set_request_lost(wc->model, &st);
+}
+
+/* Open what --requests-out, --otlp-endpoint and --trace-file ask for. 0 or 1 (logged). */
+static int requests_open(struct watch_ctx *wc, const struct watch_opts *o)
+{
+	wc->mono_to_unix_ns = clock_mono_to_unix_ns();
+	wc->rng = (uint64_t)wc->mono_to_unix_ns | 1;
+	if (o->requests_out) {
+		wc->requests_out = strcmp(o->requests_out, "-") ? fopen(o->requests_out, "w")
+								: stdout;
+		if (!wc->requests_out) {
+			pr_error("--requests-out %s: %s", o->requests_out, strerror(errno));
+			return 1;
+		}
+	}
+	if (o->otlp_endpoint) {
+		wc->otlp = otlp_exporter__new(o->otlp_endpoint, NULL);
+		if (!wc->otlp)
+			return 1;
+	}
+	if (o->trace_file) {
+		wc->jaeger = jaeger_file__open(o->trace_file, 100000);
+		if (!wc->jaeger)
+			return 1;
+	}
+	return 0;
+}
+
+/* Flush and close the request outputs; reports what the exporters could not deliver. */
+static int requests_close(struct watch_ctx *wc)
+{
+	int rc = 0;
+
+	if (wc->requests_out && wc->requests_out != stdout)
+		fclose(wc->requests_out);
+	wc->requests_out = NULL;
+	if (wc->otlp) {
+		struct otlp_exporter_stats st;
+
+		otlp_exporter__free(wc->otlp, 5000);
+		wc->otlp = NULL;
+		(void)st;
+	}
+	if (wc->jaeger) {
+		uint64_t dropped = 0;
+
+		rc = jaeger_file__close(wc->jaeger, &dropped) ? 1 : 0;
+		wc->jaeger = NULL;
+		if (dropped)
+			pr_warn("trace file: %llu traces over the limit were not written",
+				(unsigned long long)dropped);
+	}
+	return rc;
 }
 
 int cmd_watch(int argc, char **argv)
@@ -251,14 +454,35 @@ int cmd_watch(int argc, char **argv)
 	ws = watchset__new(&o.resolve, &set, keep, o.rescan_ns, on_process, &wc);
 	if (!ws)
 		goto out;
-	wc.conn = conn_tracer__new(tracker__tgids_fd(watchset__tracker(ws)), on_conn_event, &wc);
-	if (!wc.conn)
-		goto out;
+	wc.ws = ws;
+	wc.opts = &o;
 	wc.model = model__new(ws, &set);
 	if (!wc.model) {
 		pr_error("out of memory");
 		goto out;
 	}
+	if (!o.no_requests) {
+		wc.reqs = req_tracker__new(ws, on_request, &wc);
+		if (!wc.reqs) {
+			pr_error("out of memory");
+			goto out;
+		}
+		model__enable_requests(wc.model);
+		if (requests_open(&wc, &o))
+			goto out;
+	}
+	{
+		struct conn_tracer_opts copts = {
+			.sample_fn = o.no_requests ? NULL : on_sample,
+			.sample_ctx = &wc,
+			.sample_all_targets = o.sample_all,
+		};
+
+		wc.conn = conn_tracer__new(tracker__tgids_fd(watchset__tracker(ws)), on_conn_event,
+					   &wc, &copts);
+	}
+	if (!wc.conn)
+		goto out;
 	model__set_mechanisms(wc.model, tracker__mechanism(watchset__tracker(ws)),
 			      conn_tracer__mechanism(wc.conn));
 	for (i = 0; i < watchset__nprocesses(ws); i++) {
@@ -272,7 +496,7 @@ int cmd_watch(int argc, char **argv)
 		watchset__npods(ws), watchset__nprocesses(ws),
 		tracker__mechanism(watchset__tracker(ws)), conn_tracer__mechanism(wc.conn));
 
-	live = !o.json && !o.csv && isatty(STDOUT_FILENO);
+	live = !o.json && !o.csv && !o.requests_lines && isatty(STDOUT_FILENO);
 	start = cli_now_ns();
 	next_draw = start + o.interval_ns;
 	rc = 0;
@@ -289,8 +513,11 @@ int cmd_watch(int argc, char **argv)
 			break;
 		}
 		rc = 0;
-		if (live && t >= next_draw) {
+		if (t >= next_draw) {
 			next_draw = t + o.interval_ns;
+			requests_refresh(&wc);
+		}
+		if (live && t == next_draw - o.interval_ns) {
 			if (!collect__refresh(wc.model, ws, wc.conn)) {
 				fputs("\033[H\033[2J", stdout);
 				model__print_table(wc.model, stdout, (double)(t - start) / 1e9, 40);
@@ -301,6 +528,7 @@ int cmd_watch(int argc, char **argv)
 	/* drain what is already queued, then the final snapshot */
 	watchset__poll(ws, 0);
 	conn_tracer__poll(wc.conn, 0);
+	requests_refresh(&wc);
 	if (!rc)
 		rc = collect__refresh(wc.model, ws, wc.conn);
 	if (rc) {
@@ -326,8 +554,11 @@ int cmd_watch(int argc, char **argv)
 		}
 	}
 out:
-	model__free(wc.model);
+	if (requests_close(&wc) && !rc)
+		rc = 1;
 	conn_tracer__free(wc.conn);
+	req_tracker__free(wc.reqs);
+	model__free(wc.model);
 	watchset__free(ws);
 	free(keep);
 	target_set__free(&set);
