@@ -62,7 +62,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all
-all: $(OUTPUT)/podscope $(OUTPUT)/podscope-labapp $(OUTPUT)/pingpong
+all: $(OUTPUT)/podscope $(OUTPUT)/podscope-labapp $(OUTPUT)/pingpong $(OUTPUT)/otlp-send
 
 $(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/san $(OUTPUT)/tests $(OUTPUT)/tests-san:
 	$(Q)mkdir -p $@
@@ -141,6 +141,16 @@ $(OUTPUT)/pingpong: bench/pingpong.c | $(OUTPUT)
 	$(Q)$(CC) -g -O2 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE $< -o $@
 
 # --- tests -----------------------------------------------------------------
+
+# Test driver of the trace exporters for tests/integration/test_otlp.sh; the
+# -san build is what that test uses with PODSCOPE_SAN=1.
+$(OUTPUT)/otlp-send: tests/tools/otlp_send.c $(OUTPUT)/libpodscope.a | $(OUTPUT)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/libpodscope.a $(LDLIBS) -o $@
+
+$(OUTPUT)/otlp-send-san: tests/tools/otlp_send.c $(OUTPUT)/libpodscope-san.a | $(OUTPUT)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_CFLAGS) $< $(OUTPUT)/libpodscope-san.a $(LDLIBS) -o $@
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libpodscope.a $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
