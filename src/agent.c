@@ -58,6 +58,7 @@ struct run_opts {
 	const char *accel_pods[MAX_SELECT];
 	int naccel;
 	bool accel_all, pod_to_pod;
+	bool no_requests;
 };
 
 /* What a --config file says (re-read on SIGHUP). */
@@ -84,7 +85,8 @@ struct agent {
 	bool all_sidecar;
 	int stats_fd;
 	uint64_t start_ns;
-	struct accel *accel; /* created at the first enable */
+	struct accel *accel;	  /* created at the first enable */
+	struct req_tracker *reqs; /* NULL with --no-requests */
 	char cgroup_v2[256];
 };
 
@@ -118,6 +120,7 @@ static const char run_usage[] =
 	"  --listen HOST:PORT      default " API_DEFAULT_LISTEN "\n"
 	"  --token-file FILE       bearer token for control endpoints (first line)\n"
 	"  --token TOKEN           the same, given directly\n"
+	"  --no-requests           no HTTP payload sampling: socket metrics only\n"
 	"  --accel                 socket-redirect acceleration for every watched pod\n"
 	"  --accel-pod NS/NAME     ... for this pod (repeatable); at run time:\n"
 	"                          'podscope accel enable|disable|status' (docs/accel.md)\n"
@@ -235,6 +238,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		OPT_ACCEL,
 		OPT_ACCEL_POD,
 		OPT_P2P,
+		OPT_NO_REQUESTS,
 	};
 	static const struct option opts[] = {
 		{"pod", required_argument, NULL, OPT_POD},
@@ -252,6 +256,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		{"accel", no_argument, NULL, OPT_ACCEL},
 		{"accel-pod", required_argument, NULL, OPT_ACCEL_POD},
 		{"pod-to-pod", no_argument, NULL, OPT_P2P},
+		{"no-requests", no_argument, NULL, OPT_NO_REQUESTS},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -320,6 +325,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 			break;
 		case OPT_ACCEL:
 			o->accel_all = true;
+			break;
+		case OPT_NO_REQUESTS:
+			o->no_requests = true;
 			break;
 		case OPT_ACCEL_POD:
 			if (o->naccel == MAX_SELECT)
@@ -436,6 +444,24 @@ static void on_conn_event(void *ctx, const struct conn_event *e)
 
 	if (a->model)
 		model__on_conn_event(a->model, e);
+	if (a->reqs && e->type == CEV_CLOSE)
+		req_tracker__on_close(a->reqs, e->sock_id, e->ts_ns - e->duration_ns);
+}
+
+static void on_sample(void *ctx, const struct sample_event *e)
+{
+	struct agent *a = ctx;
+
+	if (a->reqs)
+		req_tracker__on_sample(a->reqs, e);
+}
+
+static void on_request(void *ctx, const struct req_record *r)
+{
+	struct agent *a = ctx;
+
+	if (a->model)
+		model__on_request(a->model, r);
 }
 
 /* --- sampling -------------------------------------------------------------------- */
@@ -519,6 +545,13 @@ static int agent_refresh(struct agent *a)
 {
 	int rc = collect__refresh(a->model, a->ws, a->ct);
 
+	if (a->reqs) {
+		struct req_tracker_stats st;
+
+		req_tracker__expire(a->reqs, cli_now_ns(), 30000000000ULL);
+		req_tracker__stats(a->reqs, &st);
+		model__set_request_lost(a->model, &st);
+	}
 	sample_resources(a);
 	sample_health(a);
 	return rc;
@@ -916,14 +949,28 @@ int cmd_run(int argc, char **argv)
 	a->ws = watchset__new(&a->o.resolve, &a->set, keep, a->o.rescan_ns, on_process, a);
 	if (!a->ws)
 		goto out;
-	a->ct = conn_tracer__new(tracker__tgids_fd(watchset__tracker(a->ws)), on_conn_event, a, NULL);
-	if (!a->ct)
-		goto out;
 	a->model = model__new(a->ws, &a->set);
 	if (!a->model) {
 		pr_error("out of memory");
 		goto out;
 	}
+	if (!a->o.no_requests) {
+		a->reqs = req_tracker__new(a->ws, on_request, a);
+		if (!a->reqs) {
+			pr_error("out of memory");
+			goto out;
+		}
+		model__enable_requests(a->model);
+	}
+	{
+		struct conn_tracer_opts copts = {.sample_fn = a->reqs ? on_sample : NULL,
+						 .sample_ctx = a};
+
+		a->ct = conn_tracer__new(tracker__tgids_fd(watchset__tracker(a->ws)), on_conn_event,
+					 a, &copts);
+	}
+	if (!a->ct)
+		goto out;
 	model__set_mechanisms(a->model, tracker__mechanism(watchset__tracker(a->ws)),
 			      conn_tracer__mechanism(a->ct));
 	model__set_resources(a->model, &a->res);
@@ -1024,8 +1071,9 @@ int cmd_run(int argc, char **argv)
 out:
 	api_server__stop(a->api);
 	accel__free(a->accel);
-	model__free(a->model);
 	conn_tracer__free(a->ct);
+	req_tracker__free(a->reqs);
+	model__free(a->model);
 	watchset__free(a->ws);
 	resource_sample__clear(&a->res);
 	if (a->stats_fd >= 0)

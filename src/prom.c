@@ -53,6 +53,10 @@ static const char *const metric_names[] = {
 	"podscope_edge_rtt_seconds_bucket",
 	"podscope_edge_rtt_seconds_sum",
 	"podscope_edge_rtt_seconds_count",
+	"podscope_requests_total",
+	"podscope_request_duration_seconds_bucket",
+	"podscope_request_duration_seconds_sum",
+	"podscope_request_duration_seconds_count",
 	"container_cpu_usage_seconds_total",
 	"podscope_container_oncpu_seconds_total",
 	"container_memory_usage_bytes",
@@ -535,6 +539,71 @@ static void write_oncpu(struct model *m, FILE *out)
 	}
 }
 
+/* --- requests stitched through the sidecars ------------------------------------- */
+
+/* Histogram buckets from the log2 ns slots: slot i is [2^i, 2^(i+1)) ns, le = 2^(i+1) ns. */
+#define REQ_BUCKET_FIRST 10 /* ~2 us */
+#define REQ_BUCKET_LAST	 35 /* ~69 s */
+
+static void write_requests(struct model *m, FILE *out)
+{
+	static const char *const classes[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+	const struct req_stats *rs = model__requests(m);
+	int i, p, c, j;
+
+	family(out, "podscope_requests_total", "counter",
+	       "HTTP requests the pod's sidecar handled, by direction and status class.");
+	for (i = 0; i < req_stats__ngroups(rs); i++) {
+		const struct req_group *g = req_stats__group(rs, i);
+		char ns[128], name[256];
+
+		split_pod(g->pod, ns, name, sizeof(ns));
+		for (c = 0; c < 6; c++)
+			if (g->status[c])
+				fprintf(out,
+					"podscope_requests_total{namespace=\"%s\",pod=\"%s\","
+					"direction=\"%s\",status_class=\"%s\"} %llu\n",
+					ns, name, req_direction_name(g->direction), classes[c],
+					(unsigned long long)g->status[c]);
+	}
+	family(out, "podscope_request_duration_seconds", "histogram",
+	       "Time of each request at the sidecar, split into parts: total, sidecar "
+	       "(sidecar_inbound + sidecar_outbound), app (upstream), upstream_connect.");
+	for (i = 0; i < req_stats__ngroups(rs); i++) {
+		const struct req_group *g = req_stats__group(rs, i);
+		char ns[128], name[256], labels[600];
+
+		split_pod(g->pod, ns, name, sizeof(ns));
+		for (p = 0; p < REQ_PART__COUNT; p++) {
+			const struct lat_summary *l = &g->lat[p];
+			uint64_t cum = 0;
+
+			if (!l->count)
+				continue;
+			snprintf(labels, sizeof(labels),
+				 "namespace=\"%s\",pod=\"%s\",direction=\"%s\",part=\"%s\"", ns,
+				 name, req_direction_name(g->direction), req_part_name(p));
+			for (j = 0; j < REQ_BUCKET_FIRST; j++)
+				cum += l->hist[j];
+			for (; j <= REQ_BUCKET_LAST; j++) {
+				cum += l->hist[j];
+				fprintf(out,
+					"podscope_request_duration_seconds_bucket{%s,le=\"%g\"} "
+					"%llu\n",
+					labels, (double)(1ULL << (j + 1)) / 1e9,
+					(unsigned long long)cum);
+			}
+			fprintf(out,
+				"podscope_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n",
+				labels, (unsigned long long)l->count);
+			fprintf(out, "podscope_request_duration_seconds_sum{%s} %.9f\n", labels,
+				(double)l->sum_ns / 1e9);
+			fprintf(out, "podscope_request_duration_seconds_count{%s} %llu\n", labels,
+				(unsigned long long)l->count);
+		}
+	}
+}
+
 int prom_write(struct model *m, FILE *out)
 {
 	struct side_series *sides = NULL;
@@ -546,6 +615,7 @@ int prom_write(struct model *m, FILE *out)
 	write_sides(m, out, sides, n);
 	write_resources(model__resources(m), out);
 	write_oncpu(m, out);
+	write_requests(m, out);
 	free(sides);
 	return ferror(out) ? -EIO : 0;
 }
