@@ -114,7 +114,7 @@ enum trace_stat {
 	TSTAT_RINGBUF_DROPS = 0, /* events lost: ring buffer full */
 	TSTAT_EVENTS,		 /* events sent */
 	TSTAT_SAMPLED_OUT,	 /* target packets skipped by --packet-sample */
-	TSTAT_PARSE_FAIL,	 /* target-netns skbs whose headers could not be read */
+	TSTAT_PARSE_FAIL,	 /* target write-queue skbs whose control block could not be read */
 	TSTAT__COUNT,
 };
 

@@ -101,8 +101,8 @@ check "sidecar -> app over lo is a separate inside-pod flow with data both ways"
 	jq -e "$IN | .where == \"default/reviews\" and ([.packets[] | select(.phase == \"data\") | .dir] | unique == [\"c2s\", \"s2c\"])" "$J"
 check "inside-pod flow: every device hop is on lo" \
 	jq -e "$IN | [.packets[].hops[] | select(.ifindex != 0) | .ifname] | unique == [\"lo\"]" "$J"
-diag "per-hop medians (ns), outside flow c2s data: $(jq -c "$OUT | [.packets[] | select(.dir == \"c2s\" and .phase == \"data\")] | first | [.hops[] | {(.point + \"@\" + .ifname): .dt_ns}] | add" "$J")"
-diag "inside flow c2s data: $(jq -c "$IN | [.packets[] | select(.dir == \"c2s\" and .phase == \"data\")] | first | [.hops[] | {(.point): .dt_ns}] | add" "$J")"
+diag "per-hop dt_ns, outside flow, request packet: $(jq -c "$OUT | [.packets[] | select(.dir == \"c2s\" and .phase == \"data\")] | first | [.hops[] | {(.point + \"@\" + .ifname): .dt_ns}] | add" "$J")"
+diag "per-hop dt_ns, inside flow (sidecar -> app on lo), request packet: $(jq -c "$IN | [.packets[] | select(.dir == \"c2s\" and .phase == \"data\")] | first | [.hops[] | {(.point): .dt_ns}] | add" "$J")"
 
 # --- 2. a packet dropped by a lab rule ------------------------------------------
 nsenter --net=/run/netns/psl-reviews iptables -I "${DROP_RULE[@]}"
