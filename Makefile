@@ -37,7 +37,7 @@ SAN_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 
 # BPF programs: one file per concern in bpf/, each gets a skeleton.
-BPF_APPS := doctor targets conn accel
+BPF_APPS := doctor targets conn accel trace
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_APPS))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_APPS))
 

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "doctor.h"
 #include "log.h"
+#include "trace_points.h"
 
 static void add_item(struct doctor_item *items, int *count, const char *feature, const char *effect)
 {
@@ -225,6 +226,31 @@ static void doctor_print(const struct kernel_features *kf, const struct doctor_v
 		printf("  %-4s %-34s %-7s %-4s %s%s\n", tp->in_tracefs || tp->in_btf ? "ok" : "--",
 		       name, tp->in_tracefs ? "tracefs" : "", tp->in_btf ? "btf" : "", tp->used_for,
 		       tp->required ? " (required)" : "");
+	}
+	printf("\nPacket path points ('podscope trace'; the table is include/trace_events.h)\n");
+	for (i = 0; i < TPT__COUNT; i++) {
+		const struct trace_point_info *pi = trace_point_info((unsigned)i);
+		bool ok = false;
+		const char *how = "";
+
+		switch (pi->mech) {
+		case TMECH_TP:
+		case TMECH_SPECIAL:
+			ok = kf->hooks[HOOK_TP_BTF].available || kf->hooks[HOOK_RAW_TP].available;
+			how = kf->hooks[HOOK_TP_BTF].available ? "tracepoint via tp_btf"
+							       : "tracepoint via raw_tp";
+			break;
+		case TMECH_FENTRY:
+			ok = kf->hooks[HOOK_FENTRY].available;
+			how = ok ? "fentry"
+				 : "fentry unavailable here: not traced (no kprobe fallback)";
+			break;
+		case TMECH_TC:
+			ok = kf->hooks[HOOK_TC].available;
+			how = "tcx link on the pod's devices (kernel >= 6.6)";
+			break;
+		}
+		printf("  %-4s %-34s %s\n", ok ? "ok" : "--", pi->name, how);
 	}
 	printf("\nSystem\n");
 	printf("  %-27s %s", "cgroup layout", cgroup_layout_name(kf->cgroup.layout));

@@ -13,6 +13,7 @@
 #include "doctor.h"
 #include "log.h"
 #include "pods_cmd.h"
+#include "trace_cmd.h"
 #include "tracefs.h"
 #include "watch_cmd.h"
 
@@ -31,6 +32,7 @@ static const struct command {
 	{"doctor", cmd_doctor, "what this kernel offers and what podscope will use"},
 	{"pods", cmd_pods, "pods on this node: containers, sidecar/app roles, processes"},
 	{"watch", cmd_watch, "connections and socket metrics per edge, live or as JSON/CSV"},
+	{"trace", cmd_trace, "packet path of pods' connections through the network stack, per hop"},
 	{"accel", cmd_accel, "socket-redirect acceleration for pod-local traffic"},
 	{"run", cmd_run, "the agent: Prometheus metrics, JSON API, web UI, run-time targets"},
 	{"target", cmd_target, "add, remove or list a running agent's targets"},

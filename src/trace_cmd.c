@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `podscope trace`: the packet path of pods' TCP connections, hop by hop.
+ * Resolve the pods, load the packet tracer (src/trace.c), point it at the
+ * pods' network namespaces, collect events for the duration, then assemble
+ * flows (src/flow.c) and print them: text, JSON (podscope.trace/v1) or CSV.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/btf.h>
+
+#include "cli.h"
+#include "flow.h"
+#include "log.h"
+#include "resolve.h"
+#include "trace.h"
+#include "trace_cmd.h"
+#include "trace_points.h"
+
+#define MAX_SELECT 16
+
+struct trace_opts {
+	struct resolve_opts resolve;
+	const char *pods[MAX_SELECT];
+	int npods;
+	const char *sidecar_names[RESOLVE_MAX_SIDECAR_NAMES];
+	bool json, csv;
+	uint64_t duration_ns;
+	uint64_t sample_every;
+	uint64_t max_events;
+	uint64_t show_packets;
+};
+
+static const char trace_usage[] =
+	"Usage: podscope trace --pod NS/NAME [--pod ...] [options]\n"
+	"\n"
+	"Follow every TCP packet of pods through the network stack: device receive\n"
+	"and transmit, tc on the pod's devices and the host ends of its veths,\n"
+	"routing, TCP and the socket, drops with the kernel's reason. Packets are\n"
+	"grouped per connection (across NAT such as the sidecar's REDIRECT), split\n"
+	"into inside-pod (sidecar <-> app over lo) and outside-pod flows, and\n"
+	"classified by TCP phase, with the latency between consecutive hops.\n"
+	"\n"
+	"Targets (at least one):\n"
+	"  --pod NS/NAME           a pod (NAME alone: namespace default); repeatable\n"
+	"Sources (as for 'podscope pods'):\n"
+	"  --pods-file FILE, --source auto|k8s|docker|proc, --kubeconfig FILE,\n"
+	"  --docker-socket PATH, --node NAME, --sidecar-container NAME\n"
+	"Tracing:\n"
+	"  --duration D            stop after D (e.g. 10s; default: Ctrl-C)\n"
+	"  --packet-sample N       keep 1 in N connections (default 1: all)\n"
+	"  --max-events N          events kept for assembly (default 131072)\n"
+	"Output (at the end):\n"
+	"  --json                  one document (podscope.trace/v1, see docs/trace.md)\n"
+	"  --csv                   one row per hop\n"
+	"  --show-packets N        packets per flow in the text output (default 40)\n"
+	"  -v, --verbose           debug output\n"
+	"  -h, --help              this text\n";
+
+static int parse_args(int argc, char **argv, struct trace_opts *o)
+{
+	enum {
+		OPT_POD = 256,
+		OPT_JSON,
+		OPT_CSV,
+		OPT_DURATION,
+		OPT_SAMPLE,
+		OPT_MAX_EVENTS,
+		OPT_SHOW,
+	};
+	static const struct option opts[] = {
+		{"pod", required_argument, NULL, OPT_POD},
+		RESOLVE_LONG_OPTIONS,
+		{"json", no_argument, NULL, OPT_JSON},
+		{"csv", no_argument, NULL, OPT_CSV},
+		{"duration", required_argument, NULL, OPT_DURATION},
+		{"packet-sample", required_argument, NULL, OPT_SAMPLE},
+		{"max-events", required_argument, NULL, OPT_MAX_EVENTS},
+		{"show-packets", required_argument, NULL, OPT_SHOW},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+
+	o->sample_every = 1;
+	o->max_events = 131072;
+	o->show_packets = 40;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		int handled = resolve_opt_handle(c, optarg, &o->resolve, o->sidecar_names, "trace");
+
+		if (handled == 1)
+			continue;
+		if (handled)
+			return handled;
+		switch (c) {
+		case OPT_POD:
+			if (cli_add_pod("trace", optarg, o->pods, &o->npods, MAX_SELECT))
+				return EXIT_USAGE;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_CSV:
+			o->csv = true;
+			break;
+		case OPT_DURATION:
+			if (cli_parse_duration_ns(optarg, &o->duration_ns) || !o->duration_ns)
+				return cli_usage_error(
+					"trace", "bad --duration '%s' (e.g. 10s, 2m)", optarg);
+			break;
+		case OPT_SAMPLE:
+			if (cli_parse_u64(optarg, 1, 1000000, &o->sample_every))
+				return cli_usage_error(
+					"trace", "bad --packet-sample '%s' (1 to 1000000)", optarg);
+			break;
+		case OPT_MAX_EVENTS:
+			if (cli_parse_u64(optarg, 1024, 16777216, &o->max_events))
+				return cli_usage_error("trace",
+						       "bad --max-events '%s' (1024 to 16777216)",
+						       optarg);
+			break;
+		case OPT_SHOW:
+			if (cli_parse_u64(optarg, 1, 100000, &o->show_packets))
+				return cli_usage_error("trace", "bad --show-packets '%s'", optarg);
+			break;
+		case 'v':
+			log_set_level(PS_LOG_DEBUG);
+			break;
+		case 'h':
+			fputs(trace_usage, stdout);
+			return -1;
+		default:
+			return cli_bad_option("trace", argv, optind);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("trace", "unexpected argument '%s'", argv[optind]);
+	if (!o->npods)
+		return cli_usage_error("trace", "no target: give --pod NS/NAME");
+	if (o->json && o->csv)
+		return cli_usage_error("trace", "--json and --csv are exclusive");
+	return 0;
+}
+
+/* A live process of @pod (to enter its network namespace), 0 if none. */
+static pid_t pod_pid(const struct target_pod *pod)
+{
+	for (int c = 0; c < pod->ncontainers; c++)
+		for (int p = 0; p < pod->containers[c].nprocs; p++)
+			if (pod->containers[c].procs[p].netns_ino == pod->netns_ino)
+				return pod->containers[c].procs[p].pid;
+	return 0;
+}
+
+static void pod_label(const struct target_pod *pod, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", pod->meta.namespace_, pod->meta.name);
+}
+
+/* --- names for output ------------------------------------------------------ */
+
+struct namer_ctx {
+	struct pkt_tracer *tracer;
+	struct btf *btf;
+	const struct btf_type *drop_enum;
+	bool btf_tried;
+	char buf[48];
+};
+
+static const char *name_netns(void *ctx, uint32_t netns, char *buf, size_t len)
+{
+	struct namer_ctx *n = ctx;
+
+	return pkt_tracer__netns_label(n->tracer, netns, buf, len);
+}
+
+static const char *name_if(void *ctx, uint32_t netns, uint32_t ifindex, char *buf, size_t len)
+{
+	struct namer_ctx *n = ctx;
+
+	return pkt_tracer__ifname(n->tracer, netns, ifindex, buf, len);
+}
+
+/* The kernel's name of an skb_drop_reason value, from its BTF. */
+static const char *name_drop(void *ctx, uint32_t reason)
+{
+	struct namer_ctx *n = ctx;
+
+	if (!n->btf_tried) {
+		n->btf_tried = true;
+		n->btf = btf__load_vmlinux_btf();
+		if (n->btf) {
+			int id = btf__find_by_name_kind(n->btf, "skb_drop_reason", BTF_KIND_ENUM);
+
+			n->drop_enum = id > 0 ? btf__type_by_id(n->btf, (__u32)id) : NULL;
+		}
+	}
+	if (n->drop_enum) {
+		const struct btf_enum *v = btf_enum(n->drop_enum);
+		int cnt = btf_vlen(n->drop_enum);
+
+		for (int i = 0; i < cnt; i++, v++)
+			if ((uint32_t)v->val == reason) {
+				const char *s = btf__name_by_offset(n->btf, v->name_off);
+
+				if (s && !strncmp(s, "SKB_DROP_REASON_", 16))
+					s += 16;
+				return s ? s : "?";
+			}
+	}
+	snprintf(n->buf, sizeof(n->buf), "reason_%u", reason);
+	return n->buf;
+}
+
+/* --- collection ------------------------------------------------------------ */
+
+static void on_event(void *ctx, const struct pkt_event *e)
+{
+	flow_table__add(ctx, e);
+}
+
+static json_t *points_json(const struct pkt_tracer *t)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < TPT__COUNT; i++) {
+		const struct trace_point_info *pi = trace_point_info(i);
+		const struct pkt_point_status *st = pkt_tracer__point(t, i);
+		json_t *o = json_object();
+
+		json_object_set_new(o, "point", json_string(pi->name));
+		json_object_set_new(o, "kind", json_string(trace_mech_name(pi->mech)));
+		json_object_set_new(o, "layer", json_string(trace_layer_name(pi->layer)));
+		json_object_set_new(o, "dir", json_string(trace_dir_name(pi->dir)));
+		json_object_set_new(o, "mechanism",
+				    st->mechanism[0] ? json_string(st->mechanism) : json_null());
+		json_object_set_new(o, "links", json_integer(st->links));
+		if (st->detail[0])
+			json_object_set_new(o, "detail", json_string(st->detail));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static void print_points(const struct pkt_tracer *t, FILE *out)
+{
+	fprintf(out, "hook points:\n");
+	for (unsigned i = 0; i < TPT__COUNT; i++) {
+		const struct trace_point_info *pi = trace_point_info(i);
+		const struct pkt_point_status *st = pkt_tracer__point(t, i);
+
+		fprintf(out, "  %-24s %-10s %-8s %s\n", pi->name, trace_mech_name(pi->mech),
+			st->mechanism[0] ? st->mechanism : "-", st->mechanism[0] ? "" : st->detail);
+	}
+}
+
+/* CLOCK_REALTIME - CLOCK_MONOTONIC, for ts_ns -> Unix time. */
+static int64_t mono_to_unix_ns(void)
+{
+	struct timespec r, m;
+
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return ((int64_t)r.tv_sec - m.tv_sec) * 1000000000LL + (r.tv_nsec - m.tv_nsec);
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	struct trace_opts o = {0};
+	struct namer_ctx nctx = {0};
+	struct flow_namer nm = {name_netns, name_if, name_drop, &nctx};
+	struct pkt_tracer_opts topts = {0};
+	struct pkt_tracer *t = NULL;
+	struct flow_table *ft = NULL;
+	struct target_set set = {0};
+	uint64_t kstats[TSTAT__COUNT] = {0}, start;
+	struct flow_stats fs;
+	bool *keep = NULL;
+	char err[768], label[POD_NAME_MAX * 2 + 2];
+	int rc, i;
+
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	cli_stop_on_signals();
+	if (target_resolve(&o.resolve, &set, err, sizeof(err))) {
+		pr_error("%s", err);
+		return 1;
+	}
+	rc = 1;
+	keep = calloc((size_t)set.npods + 1, sizeof(*keep));
+	if (!keep)
+		goto out;
+	for (i = 0; i < o.npods; i++) {
+		struct target_pod *pod = target_set__find_pod(&set, o.pods[i]);
+
+		if (!pod) {
+			pr_error("unknown pod '%s': not found on this node by the sources used "
+				 "(see 'podscope pods -v')",
+				 o.pods[i]);
+			goto out;
+		}
+		if (!pod->netns_ino || !pod_pid(pod)) {
+			pr_error("pod '%s' has no running process on this node: no network "
+				 "namespace to trace",
+				 o.pods[i]);
+			goto out;
+		}
+		keep[pod - set.pods] = true;
+	}
+	ft = flow_table__new(&(struct flow_limits){.max_events = o.max_events});
+	if (!ft) {
+		pr_error("out of memory for %llu events", (unsigned long long)o.max_events);
+		goto out;
+	}
+	topts.sample_every = (uint32_t)o.sample_every;
+	t = pkt_tracer__new(&topts, on_event, ft);
+	if (!t)
+		goto out;
+	nctx.tracer = t;
+	for (i = 0; i < set.npods; i++) {
+		struct target_pod *pod = &set.pods[i];
+		pid_t pid = pod_pid(pod);
+		int e;
+
+		if (!pid)
+			continue;
+		pod_label(pod, label, sizeof(label));
+		e = pkt_tracer__add_netns(t, pid, label, keep[i]);
+		if (e && keep[i]) {
+			pr_error("cannot trace pod '%s' (pid %d's network namespace): %s", label,
+				 pid, strerror(-e));
+			goto out;
+		}
+	}
+	{
+		int tcx = pkt_tracer__point(t, TPT_tc_ingress)->links +
+			  pkt_tracer__point(t, TPT_tc_egress)->links;
+
+		pr_info("tracing %d pod(s): tracepoints %s, %d tcx links, 1 in %llu connections",
+			o.npods, pkt_tracer__mechanism(t), tcx, (unsigned long long)o.sample_every);
+	}
+	start = cli_now_ns();
+	rc = 0;
+	while (!cli_stopping()) {
+		if (o.duration_ns && cli_now_ns() - start >= o.duration_ns)
+			break;
+		rc = pkt_tracer__poll(t, 100);
+		if (rc < 0) {
+			pr_error("polling events: %s", strerror(-rc));
+			break;
+		}
+		rc = 0;
+	}
+	pkt_tracer__poll(t, 0);
+	pkt_tracer__stats(t, kstats);
+	flow_table__assemble(ft);
+	flow_table__stats(ft, &fs);
+	if (rc) {
+		rc = 1;
+		goto out;
+	}
+	if (o.json) {
+		json_t *doc = json_object(), *flows = json_array(), *lost = json_object(),
+		       *pods = json_array();
+
+		json_object_set_new(doc, "schema", json_string("podscope.trace/v1"));
+		json_object_set_new(doc, "window_s",
+				    json_real((double)(cli_now_ns() - start) / 1e9));
+		for (i = 0; i < o.npods; i++)
+			json_array_append_new(pods, json_string(o.pods[i]));
+		json_object_set_new(doc, "pods", pods);
+		json_object_set_new(doc, "packet_sample", json_integer((json_int_t)o.sample_every));
+		json_object_set_new(doc, "ts_clock", json_string("CLOCK_MONOTONIC"));
+		json_object_set_new(doc, "mono_to_unix_ns", json_integer(mono_to_unix_ns()));
+		json_object_set_new(doc, "points", points_json(t));
+		json_object_set_new(doc, "events", json_integer((json_int_t)fs.events));
+		for (i = 0; i < flow_table__nflows(ft); i++)
+			json_array_append_new(flows, flow__json(flow_table__flow(ft, i), &nm));
+		json_object_set_new(doc, "flows", flows);
+		json_object_set_new(lost, "ringbuf",
+				    json_integer((json_int_t)kstats[TSTAT_RINGBUF_DROPS]));
+		json_object_set_new(lost, "sampled_out",
+				    json_integer((json_int_t)kstats[TSTAT_SAMPLED_OUT]));
+		json_object_set_new(lost, "parse_fail",
+				    json_integer((json_int_t)kstats[TSTAT_PARSE_FAIL]));
+		json_object_set_new(lost, "events_over_cap",
+				    json_integer((json_int_t)fs.events_over_cap));
+		json_object_set_new(lost, "flows_over_cap",
+				    json_integer((json_int_t)fs.flows_over_cap));
+		json_object_set_new(lost, "packets_over_cap",
+				    json_integer((json_int_t)fs.packets_over_cap));
+		json_object_set_new(lost, "hops_over_cap",
+				    json_integer((json_int_t)fs.hops_over_cap));
+		json_object_set_new(lost, "unmatched", json_integer((json_int_t)fs.unmatched));
+		json_object_set_new(lost, "duplicate_copies",
+				    json_integer((json_int_t)fs.duplicate_copies));
+		json_object_set_new(doc, "lost", lost);
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(doc);
+	} else if (o.csv) {
+		flow__csv_header(stdout);
+		for (i = 0; i < flow_table__nflows(ft); i++)
+			flow__csv(flow_table__flow(ft, i), i, &nm, stdout);
+	} else {
+		print_points(t, stdout);
+		printf("\n%d flows, %llu events (lost: %llu ring buffer, %llu over the event cap; "
+		       "%llu sampled out)\n\n",
+		       flow_table__nflows(ft), (unsigned long long)fs.events,
+		       (unsigned long long)kstats[TSTAT_RINGBUF_DROPS],
+		       (unsigned long long)fs.events_over_cap,
+		       (unsigned long long)kstats[TSTAT_SAMPLED_OUT]);
+		for (i = 0; i < flow_table__nflows(ft); i++) {
+			flow__print(flow_table__flow(ft, i), &nm, stdout, (int)o.show_packets);
+			putchar('\n');
+		}
+	}
+	fflush(stdout);
+out:
+	flow_table__free(ft);
+	pkt_tracer__free(t);
+	btf__free(nctx.btf);
+	free(keep);
+	target_set__free(&set);
+	return rc;
+}

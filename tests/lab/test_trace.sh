@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016
+# `podscope trace` on the pod lab: one curl through the two-sidecar chain
+# gives a flow whose hops are in a physically possible order in each
+# direction (device -> tc -> TCP -> socket on receive, the reverse on send),
+# with all TCP phases and monotonic timestamps; inside-pod packets (sidecar
+# <-> app over lo) form their own flows; the response waits at least the
+# apps' known delays (ground truth); a packet dropped by a lab iptables rule
+# ends in kfree_skb with NETFILTER_DROP in the pod; sampling drops
+# connections; bad input fails with one line; nothing stays attached after
+# SIGINT, SIGTERM or SIGKILL.
+set -u
+. "$(dirname "$0")/../integration/lib.sh"
+LAB=$ROOT/lab/podscope-lab
+lab_lock
+TMP=$(mktemp -d)
+DROP_RULE=(INPUT -p tcp -d 198.18.0.11 --dport 9999 -j DROP)
+cleanup() {
+	[ -n "${TRACE_PID:-}" ] && kill "$TRACE_PID" 2>/dev/null
+	nsenter --net=/run/netns/psl-reviews iptables -D "${DROP_RULE[@]}" 2>/dev/null
+	"$LAB" down >/dev/null 2>&1
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+"$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
+"$LAB" status --json >"$TMP/pods.json"
+lgcurl() { nsenter --net=/run/netns/psl-loadgen curl "$@"; }
+
+# start_trace OUT ARGS...: in the background, return once attached.
+start_trace() {
+	local out=$1
+	shift
+	local before
+	before=$(bpftool prog show | grep -c ' name ps_')
+	"$PODSCOPE" trace --pods-file "$TMP/pods.json" "$@" >"$out" 2>"$out.err" &
+	TRACE_PID=$!
+	for _ in $(seq 200); do
+		[ "$(bpftool prog show | grep -c ' name ps_')" -gt "$before" ] && break
+		sleep 0.05
+	done
+	sleep 0.5 # tcx links come after the tracepoints
+}
+wait_trace() {
+	wait "$TRACE_PID"
+	local rc=$?
+	TRACE_PID=
+	return $rc
+}
+
+# --- 1. one request through the chain ------------------------------------------
+start_trace "$TMP/t1.json" --pod default/reviews --duration 4s --json
+code=$(lgcurl -s -o /dev/null -w '%{http_code}' http://198.18.0.11:9080/)
+check_eq "curl through the chain while tracing" 200 "$code"
+wait_trace
+check_eq "trace exits 0" 0 $?
+J=$TMP/t1.json
+check_eq "schema" podscope.trace/v1 "$(jq -r .schema "$J")"
+check "tcx on the pod's lo and eth0 and the host veth, both directions (>= 3 links each)" \
+	jq -e '[.points[] | select(.point == "tc_ingress" or .point == "tc_egress") | .links >= 3] | all' "$J"
+check "every point is attached or says why not" \
+	jq -e '[.points[] | (.mechanism != null) or (.detail != null)] | all' "$J"
+check "no event lost" jq -e '.lost.ringbuf == 0 and .lost.events_over_cap == 0' "$J"
+
+OUT='[.flows[] | select((.client | startswith("198.18.0.10:")) and .server == "198.18.0.11:9080")] | first'
+check "the loadgen -> reviews connection is one flow, outside the pod, client known" \
+	jq -e "$OUT | .inside_pod == false and .client_known == true" "$J"
+for f in SYN 'SYN|ACK' FIN; do
+	check "its phases include a $f packet" jq -e --arg f "$f" "$OUT | [.packets[] | select(.flags | split(\"|\") | (. == (\$f | split(\"|\"))) or (\$f == \"FIN\" and index(\"FIN\") != null))] | length > 0" "$J"
+done
+check "handshake = SYN, SYN|ACK, ACK" \
+	jq -e "$OUT | [.packets[] | select(.phase == \"handshake\" and (.hops | map(.point) | index(\"tc_ingress\") != null)) | .flags] | unique == [\"ACK\", \"SYN\", \"SYN|ACK\"]" "$J"
+check "data both ways and a teardown" \
+	jq -e "$OUT | .phases.data.packets >= 2 and .phases.teardown.packets >= 2" "$J"
+check "the SYN goes loadgen eth0 -> host veth tc egress -> reviews eth0 rx -> tc ingress, in order" \
+	jq -e "$OUT | .packets[] | select(.flags == \"SYN\" and (.hops | length) > 4) | [.hops[] | \"\(.point)@\(.where)/\(.ifname)\"] as \$h |
+		[\$h | index(\"net_dev_queue@default/loadgen/eth0\"), index(\"tc_egress@node/psl-h-reviews\"),
+		 index(\"netif_receive_skb@default/reviews/eth0\"), index(\"tc_ingress@default/reviews/eth0\")] |
+		(all(. != null)) and (. == sort)" "$J"
+check "the request reaches TCP and the socket in the pod after tc ingress" \
+	jq -e "$OUT | [.packets[] | select(.dir == \"c2s\" and .phase == \"data\")] | first | [.hops[] | .point] as \$p |
+		(\$p | index(\"tc_ingress\")) < (\$p | index(\"tcp_probe\")) and (\$p | index(\"tcp_probe\")) < (\$p | index(\"skb_copy_datagram_iovec\"))" "$J"
+check "the response left >= 1.5 ms after the request reached the socket (apps sleep 0.5 + 1 ms)" \
+	jq -e "$OUT | [.packets[] | select(.dir == \"s2c\" and .phase == \"data\")] | first | .gap_ns >= 1500000" "$J"
+check "outside flow has no hop on lo" jq -e "$OUT | [.packets[].hops[] | select(.ifname == \"lo\")] | length == 0" "$J"
+
+# Physically possible order, checked here independently of podscope's own code:
+# runs of consecutive hops in one netns and direction (rx/tx; end points aside)
+# rise in layer on receive and fall on send.
+ORDER='def rank: {"dev":1,"tc":2,"ip":3,"tcp":4,"sock":5}[.];
+	[.flows[].packets[] | [.hops[] | select(.dir != "end" and .netns != 0)] |
+	 reduce .[] as $h ({ok: true, key: null, last: 0};
+		if ($h.netns|tostring) + $h.dir != .key then .key = ($h.netns|tostring) + $h.dir | .last = ($h.layer|rank)
+		elif ($h.dir == "rx" and ($h.layer|rank) < .last) or ($h.dir == "tx" and ($h.layer|rank) > .last) then .ok = false
+		else .last = ($h.layer|rank) end) | .ok] | all'
+check "every packet of every flow: hops in a physically possible order" jq -e "$ORDER" "$J"
+check "every packet of every flow: timestamps monotonic" \
+	jq -e '[.flows[].packets[] | [.hops[].ts_ns] | . == sort] | all' "$J"
+IN='[.flows[] | select(.inside_pod and .server == "127.0.0.1:9080")] | first'
+check "sidecar -> app over lo is a separate inside-pod flow with data both ways" \
+	jq -e "$IN | .where == \"default/reviews\" and ([.packets[] | select(.phase == \"data\") | .dir] | unique == [\"c2s\", \"s2c\"])" "$J"
+check "inside-pod flow: every device hop is on lo" \
+	jq -e "$IN | [.packets[].hops[] | select(.ifindex != 0) | .ifname] | unique == [\"lo\"]" "$J"
+diag "per-hop dt_ns, outside flow, request packet: $(jq -c "$OUT | [.packets[] | select(.dir == \"c2s\" and .phase == \"data\")] | first | [.hops[] | {(.point + \"@\" + .ifname): .dt_ns}] | add" "$J")"
+diag "per-hop dt_ns, inside flow (sidecar -> app on lo), request packet: $(jq -c "$IN | [.packets[] | select(.dir == \"c2s\" and .phase == \"data\")] | first | [.hops[] | {(.point): .dt_ns}] | add" "$J")"
+
+# --- 2. a packet dropped by a lab rule ------------------------------------------
+nsenter --net=/run/netns/psl-reviews iptables -I "${DROP_RULE[@]}"
+start_trace "$TMP/t2.json" --pod default/reviews --duration 3s --json
+lgcurl -s -o /dev/null --connect-timeout 1 http://198.18.0.11:9999/
+nsenter --net=/run/netns/psl-reviews iptables -D "${DROP_RULE[@]}"
+wait_trace
+DROP='[.flows[] | select(.server == "198.18.0.11:9999") | .packets[] | select(.flags == "SYN")] | first'
+check "the SYN to the blocked port is dropped" jq -e "$DROP | .dropped == true" "$TMP/t2.json"
+check_eq "... with the kernel's reason" NETFILTER_DROP "$(jq -r "$DROP | .drop_reason" "$TMP/t2.json")"
+check_eq "... and died in the pod at kfree_skb" "kfree_skb default/reviews" \
+	"$(jq -r "$DROP | .hops[-1] | \"\(.point) \(.where)\"" "$TMP/t2.json")"
+
+# --- 3. sampling ------------------------------------------------------------------
+start_trace "$TMP/t3.json" --pod default/reviews --duration 2s --json --packet-sample 1000000
+for _ in 1 2 3; do lgcurl -s -o /dev/null http://198.18.0.11:9080/; done
+wait_trace
+check "--packet-sample 1000000: connections sampled out, counted" \
+	jq -e '.lost.sampled_out > 0 and .packet_sample == 1000000' "$TMP/t3.json"
+
+# --- 3b. the raw_tp fallback gives the same path ------------------------------------
+PODSCOPE_FORCE_RAW_TP=1 start_trace "$TMP/t3b.json" --pod default/reviews --duration 2s --json
+lgcurl -s -o /dev/null http://198.18.0.11:9080/
+wait_trace
+check "PODSCOPE_FORCE_RAW_TP=1: tracepoints on raw_tp" \
+	jq -e '[.points[] | select(.kind == "tracepoint") | .mechanism == "raw_tp"] | all' "$TMP/t3b.json"
+check "... and the SYN still crosses host veth tc egress, pod eth0 and tc ingress in order" \
+	jq -e "$OUT | .packets[] | select(.flags == \"SYN\" and (.hops | length) > 4) | [.hops[] | \"\(.point)@\(.ifname)\"] as \$h |
+		[\$h | index(\"tc_egress@psl-h-reviews\"), index(\"netif_receive_skb@eth0\"), index(\"tc_ingress@eth0\")] |
+		(all(. != null)) and (. == sort)" "$TMP/t3b.json"
+
+# --- 4. bad input ----------------------------------------------------------------
+one_line_fail() {
+	local err rc
+	err=$("$PODSCOPE" trace "$@" 2>&1 >/dev/null)
+	rc=$?
+	[ "$rc" -ne 0 ] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && [ -n "$err" ]
+}
+check "no target" one_line_fail --duration 1s
+check "unknown pod" one_line_fail --pods-file "$TMP/pods.json" --pod default/nope --duration 1s
+check "--json with --csv" one_line_fail --pod default/reviews --json --csv
+check "bad duration" one_line_fail --pod default/reviews --duration soon
+check "bad --packet-sample" one_line_fail --pod default/reviews --packet-sample 0
+
+# --- 5. signals: output still written, nothing left attached ---------------------
+# bpftool 7.1 predates tcx: links show as "type 11" and `net show` lists none.
+tcx_links() { bpftool link show | grep -Ec '^[0-9]+: (tcx|type 11) '; }
+tcx_before=$(tcx_links)
+for sig in INT TERM KILL; do
+	start_trace "$TMP/sig.csv" --pod default/reviews --csv
+	check "SIG$sig run: its tcx links are visible while it runs" test "$(tcx_links)" -gt "$tcx_before"
+	lgcurl -s -o /dev/null http://198.18.0.11:9080/
+	kill -s "$sig" "$TRACE_PID"
+	wait_trace 2>/dev/null
+	rc=$?
+	if [ "$sig" != KILL ]; then
+		check_eq "SIG$sig: exits 0 and still writes its CSV" "0 flow,client,server" \
+			"$rc $(head -1 "$TMP/sig.csv" | cut -d, -f1-3)"
+		check "SIG$sig: CSV has hop rows" test "$(wc -l <"$TMP/sig.csv")" -gt 10
+	fi
+	for _ in $(seq 40); do [ "$(bpftool prog show | grep -c ' name ps_')" -eq 0 ] && break; sleep 0.1; done
+	check_eq "after SIG$sig: no BPF program of ours" 0 "$(bpftool prog show | grep -c ' name ps_')"
+	for _ in $(seq 40); do [ "$(tcx_links)" -eq "$tcx_before" ] && break; sleep 0.1; done
+	check_eq "after SIG$sig: no tcx link left" "$tcx_before" "$(tcx_links)"
+done
+check_eq "the chain still works after all that" 200 \
+	"$(lgcurl -s -o /dev/null -w '%{http_code}' http://198.18.0.11:9080/)"
+
+finish
