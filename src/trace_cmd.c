@@ -21,6 +21,7 @@
 #include "trace.h"
 #include "trace_cmd.h"
 #include "trace_points.h"
+#include "otlp.h"
 
 #define MAX_SELECT 16
 
@@ -34,6 +35,7 @@ struct trace_opts {
 	uint64_t sample_every;
 	uint64_t max_events;
 	uint64_t show_packets;
+	const char *otlp_endpoint, *trace_file;
 };
 
 static const char trace_usage[] =
@@ -59,6 +61,8 @@ static const char trace_usage[] =
 	"  --json                  one document (podscope.trace/v1, see docs/trace.md)\n"
 	"  --csv                   one row per hop\n"
 	"  --show-packets N        packets per flow in the text output (default 40)\n"
+	"  --otlp-endpoint URL     also send each flow as an OTLP/HTTP JSON trace to URL\n"
+	"  --trace-file FILE       also write the flows as a Jaeger UI JSON file\n"
 	"  -v, --verbose           debug output\n"
 	"  -h, --help              this text\n";
 
@@ -72,6 +76,8 @@ static int parse_args(int argc, char **argv, struct trace_opts *o)
 		OPT_SAMPLE,
 		OPT_MAX_EVENTS,
 		OPT_SHOW,
+		OPT_OTLP,
+		OPT_TRACE_FILE,
 	};
 	static const struct option opts[] = {
 		{"pod", required_argument, NULL, OPT_POD},
@@ -82,6 +88,8 @@ static int parse_args(int argc, char **argv, struct trace_opts *o)
 		{"packet-sample", required_argument, NULL, OPT_SAMPLE},
 		{"max-events", required_argument, NULL, OPT_MAX_EVENTS},
 		{"show-packets", required_argument, NULL, OPT_SHOW},
+		{"otlp-endpoint", required_argument, NULL, OPT_OTLP},
+		{"trace-file", required_argument, NULL, OPT_TRACE_FILE},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -126,6 +134,17 @@ static int parse_args(int argc, char **argv, struct trace_opts *o)
 				return cli_usage_error("trace",
 						       "bad --max-events '%s' (1024 to 16777216)",
 						       optarg);
+			break;
+		case OPT_OTLP:
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+				return cli_usage_error("trace",
+						       "bad --otlp-endpoint '%s' "
+						       "(http://HOST:PORT)",
+						       optarg);
+			o->otlp_endpoint = optarg;
+			break;
+		case OPT_TRACE_FILE:
+			o->trace_file = optarg;
 			break;
 		case OPT_SHOW:
 			if (cli_parse_u64(optarg, 1, 100000, &o->show_packets))
@@ -263,6 +282,48 @@ static void print_points(const struct pkt_tracer *t, FILE *out)
 }
 
 /* CLOCK_REALTIME - CLOCK_MONOTONIC, for ts_ns -> Unix time. */
+static int64_t mono_to_unix_ns(void);
+
+/* One trace per flow to --otlp-endpoint and --trace-file. 0, or 1 after one error line. */
+static int export_spans(const struct trace_opts *o, struct flow_table *ft,
+			const struct flow_namer *nm)
+{
+	struct otlp_exporter *ex = NULL;
+	struct jaeger_file *jf = NULL;
+	struct trace_rec *t;
+	int64_t off = mono_to_unix_ns();
+	uint64_t dropped = 0;
+	int i, rc = 0;
+
+	if (!o->otlp_endpoint && !o->trace_file)
+		return 0;
+	t = malloc(sizeof(*t));
+	if (!t) {
+		pr_error("out of memory");
+		return 1;
+	}
+	if (o->otlp_endpoint && !(ex = otlp_exporter__new(o->otlp_endpoint, NULL)))
+		rc = 1;
+	if (!rc && o->trace_file && !(jf = jaeger_file__open(o->trace_file, 100000)))
+		rc = 1;
+	for (i = 0; !rc && i < flow_table__nflows(ft); i++) {
+		if (flow__to_trace(flow_table__flow(ft, i), nm, off, t) <= 0)
+			continue;
+		if (ex)
+			otlp_exporter__submit(ex, t);
+		if (jf)
+			jaeger_file__add(jf, t);
+	}
+	otlp_exporter__free(ex, 5000);
+	if (jf && jaeger_file__close(jf, &dropped))
+		rc = 1;
+	if (dropped)
+		pr_warn("trace file: %llu flows over the limit were not written",
+			(unsigned long long)dropped);
+	free(t);
+	return rc;
+}
+
 static int64_t mono_to_unix_ns(void)
 {
 	struct timespec r, m;
@@ -365,6 +426,10 @@ int cmd_trace(int argc, char **argv)
 	flow_table__assemble(ft);
 	flow_table__stats(ft, &fs);
 	if (rc) {
+		rc = 1;
+		goto out;
+	}
+	if (export_spans(&o, ft, &nm)) {
 		rc = 1;
 		goto out;
 	}

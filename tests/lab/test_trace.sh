@@ -147,6 +147,27 @@ check "--json with --csv" one_line_fail --pod default/reviews --json --csv
 check "bad duration" one_line_fail --pod default/reviews --duration soon
 check "bad --packet-sample" one_line_fail --pod default/reviews --packet-sample 0
 
+# --- 4b. spans: OTLP/HTTP JSON to the checking receiver, and a Jaeger file ----------
+python3 "$ROOT/tests/tools/otlp_receiver.py" --port 0 --port-file "$TMP/oport" --out "$TMP/otlp.jsonl" \
+	--max-seconds 60 >"$TMP/recv.log" 2>&1 &
+RECV=$!
+for _ in $(seq 50); do [ -s "$TMP/oport" ] && break; sleep 0.1; done
+start_trace "$TMP/sp.json" --pod default/reviews --duration 3s --json \
+	--otlp-endpoint "http://127.0.0.1:$(cat "$TMP/oport")" --trace-file "$TMP/jaeger.json"
+lgcurl -s -o /dev/null http://198.18.0.11:9080/
+wait_trace
+check_eq "spans: trace exits 0" 0 $?
+NFLOWS=$(jq '.flows | length' "$TMP/sp.json")
+check "spans: flows traced" test "$NFLOWS" -gt 0
+check_eq "spans: one Jaeger trace per flow" "$NFLOWS" "$(jq '.data | length' "$TMP/jaeger.json")"
+check_eq "spans: every Jaeger reference names a span of its trace" 0 \
+	"$(jq '[.data[] | . as $t | [$t.spans[].spanID] as $ids | $t.spans[] | .references[] | select((.traceID != $t.traceID) or ((.spanID as $s | $ids | index($s)) == null))] | length' "$TMP/jaeger.json")"
+check_eq "spans: every OTLP payload valid" 0 "$(jq -r 'select(.valid == false) | .reason' "$TMP/otlp.jsonl" | wc -l)"
+check_eq "spans: one OTLP root span per flow" "$NFLOWS" \
+	"$(jq -r 'select(.valid == true) | .payload.resourceSpans[].scopeSpans[].spans[] | select((.parentSpanId // "") == "") | .name' "$TMP/otlp.jsonl" | wc -l)"
+kill "$RECV" 2>/dev/null
+wait "$RECV" 2>/dev/null
+
 # --- 5. signals: output still written, nothing left attached ---------------------
 # bpftool 7.1 predates tcx: links show as "type 11" and `net show` lists none.
 tcx_links() { bpftool link show | grep -Ec '^[0-9]+: (tcx|type 11) '; }
