@@ -40,6 +40,13 @@ const volatile __u64 sock_id_salt = 0;
 /* Payload sampling for request metrics (#5): off, sidecar processes only, or all targets. */
 const volatile bool sample_payload = false;
 const volatile bool sample_all_targets = false;
+/*
+ * Time in the call (--syscall-time): raw_syscalls sys_enter/sys_exit run for
+ * every syscall of the node, which is most of podscope's cost on a busy
+ * node. Without it, bytes, counts and payload samples come from
+ * sock_{send,recv}_length alone, which fire only for socket I/O.
+ */
+const volatile bool syscall_time = true;
 
 /* Edge sides handed out so far (index into sides). */
 __u32 side_count = 0;
@@ -651,18 +658,80 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 	return 0;
 }
 
+enum io_timing {
+	IO_NOTIME = 0, /* --syscall-time off: the duration is not measured */
+	IO_TIMED,      /* enter and exit seen */
+	IO_UNTIMED,    /* the call was in progress at attach */
+};
+
 static __always_inline void account_io(struct conn_state *c, __u64 skaddr, __u32 dir, __u64 bytes,
-				       __u64 dt, bool timed);
+				       __u64 dt, enum io_timing timing);
+static __always_inline void sample_call(struct conn_state *c, __u64 skaddr, __u8 dir, __u64 bytes,
+					__u64 buf, __u8 kind, __u64 start_ns, __u64 now,
+					__u64 pid_tgid);
 static __always_inline struct conn_state *conn_adopt(__u64 skaddr, __u32 tgid, __u64 now);
 
-static __always_inline int on_sock_length(const struct sock *sk, int ret, int flags, __u32 dir)
+/*
+ * Without --syscall-time: one socket read or write, accounted here. Under
+ * tp_btf (@btf) the payload is sampled from the syscall's arguments in the
+ * task's user registers; the raw_tp variant cannot reach them, so the loader
+ * turns --syscall-time on when it has to sample there.
+ */
+static __always_inline int on_sock_io(const struct sock *sk, int ret, __u8 dir, bool btf)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct inflight *f = bpf_map_lookup_elem(&inflight, &tid);
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), skaddr = (__u64)sk, now;
+	__u32 tgid = pid_tgid >> 32;
+	struct target_ref *t;
+	struct conn_state *c;
+
+	if (ret <= 0)
+		return 0;
+	t = bpf_map_lookup_elem(&target_tgids, &tgid);
+	if (!t)
+		return 0;
+	now = bpf_ktime_get_ns();
+	c = bpf_map_lookup_elem(&conns, &skaddr);
+	if (!c)
+		c = conn_adopt(skaddr, tgid, now);
+	if (!c)
+		return 0;
+	if (btf && sample_payload && dir != c->last_dir && c->proto != CONN_PROTO_OTHER &&
+	    (sample_all_targets || (t->flags & TARGET_F_SIDECAR))) {
+		struct pt_regs *regs =
+			(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		long nr = 0;
+		__u64 buf = 0;
+		__u8 kind;
+
+#if defined(__TARGET_ARCH_x86)
+		nr = BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+		nr = BPF_CORE_READ(regs, syscallno);
+#endif
+		kind = buf_kind_of(nr);
+		if (kind != BUF_NONE)
+			buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		sample_call(c, skaddr, dir, (__u64)ret, buf, kind, 0, now, pid_tgid);
+	}
+	c->last_dir = dir;
+	account_io(c, skaddr, dir, (__u64)ret, 0, IO_NOTIME);
+	return 0;
+}
+
+static __always_inline int on_sock_length(const struct sock *sk, int ret, int flags, __u32 dir,
+					  bool btf)
+{
+	__u64 pid_tgid;
+	__u32 tid;
+	struct inflight *f;
 
 	if (dir == 2 && (flags & MSG_PEEK))
 		return 0;
+	if (!syscall_time)
+		return on_sock_io(sk, ret, dir, btf);
+	pid_tgid = bpf_get_current_pid_tgid();
+	tid = (__u32)pid_tgid;
+	f = bpf_map_lookup_elem(&inflight, &tid);
 	if (!f || !f->start_ns) {
 		/*
 		 * Not inside a syscall we saw enter: the call was already in
@@ -679,7 +748,7 @@ static __always_inline int on_sock_length(const struct sock *sk, int ret, int fl
 		if (!c)
 			c = conn_adopt(skaddr, tgid, bpf_ktime_get_ns());
 		if (c)
-			account_io(c, skaddr, dir, (__u64)ret, 0, false);
+			account_io(c, skaddr, dir, (__u64)ret, 0, IO_UNTIMED);
 		return 0;
 	}
 	if (f->sk && f->sk != (__u64)sk)
@@ -865,13 +934,13 @@ static __always_inline int on_sys_exit(long nr)
 	if (sample && dir != c->last_dir && c->proto != CONN_PROTO_OTHER)
 		sample_call(c, skaddr, dir, bytes, buf, kind, start_ns, now, pid_tgid);
 	c->last_dir = dir;
-	account_io(c, skaddr, dir, bytes, dt, true);
+	account_io(c, skaddr, dir, bytes, dt, IO_TIMED);
 	return 0;
 }
 
 /* Add one data-carrying call to the connection and its edge side. */
 static __always_inline void account_io(struct conn_state *c, __u64 skaddr, __u32 dir, __u64 bytes,
-				       __u64 dt, bool timed)
+				       __u64 dt, enum io_timing timing)
 {
 	struct side_metrics *m = conn_metrics(c);
 
@@ -882,10 +951,10 @@ static __always_inline void account_io(struct conn_state *c, __u64 skaddr, __u32
 			return;
 		m->write_count += 1;
 		m->write_bytes += bytes;
-		if (timed) {
+		if (timing == IO_TIMED) {
 			m->write_ns += dt;
 			hist_add(&m->write_hist, dt);
-		} else {
+		} else if (timing == IO_UNTIMED) {
 			m->write_untimed += 1;
 		}
 		{
@@ -904,10 +973,10 @@ static __always_inline void account_io(struct conn_state *c, __u64 skaddr, __u32
 			return;
 		m->read_count += 1;
 		m->read_bytes += bytes;
-		if (timed) {
+		if (timing == IO_TIMED) {
 			m->read_ns += dt;
 			hist_add(&m->read_hist, dt);
-		} else {
+		} else if (timing == IO_UNTIMED) {
 			m->read_untimed += 1;
 		}
 	}
@@ -978,26 +1047,26 @@ static __always_inline int on_drop(struct sk_buff *skb, __u32 reason, struct soc
 	return 0;
 }
 
-#define CONN_PROGS(mech, sec)                                                            \
+#define CONN_PROGS(mech, sec, btf)                                                       \
 	SEC(sec "/inet_sock_set_state")                                                  \
 	int BPF_PROG(ps_state_##mech, const struct sock *sk, int oldstate, int newstate) \
 	{                                                                                \
 		return on_state(sk, oldstate, newstate);                                 \
 	}                                                                                \
 	SEC(sec "/sys_enter")                                                            \
-	int BPF_PROG(ps_enter_##mech, struct pt_regs *regs, long id)                     \
+	int BPF_PROG(ps_sysent_##mech, struct pt_regs *regs, long id)                     \
 	{                                                                                \
 		return on_sys_enter(regs, id);                                           \
 	}                                                                                \
 	SEC(sec "/sock_send_length")                                                     \
 	int BPF_PROG(ps_send_##mech, struct sock *sk, int ret, int flags)                \
 	{                                                                                \
-		return on_sock_length(sk, ret, flags, 1);                                \
+		return on_sock_length(sk, ret, flags, 1, btf);                           \
 	}                                                                                \
 	SEC(sec "/sock_recv_length")                                                     \
 	int BPF_PROG(ps_recv_##mech, struct sock *sk, int ret, int flags)                \
 	{                                                                                \
-		return on_sock_length(sk, ret, flags, 2);                                \
+		return on_sock_length(sk, ret, flags, 2, btf);                           \
 	}                                                                                \
 	SEC(sec "/tcp_retransmit_skb")                                                   \
 	int BPF_PROG(ps_retrans_##mech, const struct sock *sk)                           \
@@ -1021,8 +1090,8 @@ static __always_inline int on_drop(struct sk_buff *skb, __u32 reason, struct soc
 		return on_drop(skb, reason, rx_sk);                                      \
 	}
 
-CONN_PROGS(btf, "tp_btf")
-CONN_PROGS(raw, "raw_tp")
+CONN_PROGS(btf, "tp_btf", true)
+CONN_PROGS(raw, "raw_tp", false)
 
 /*
  * sys_exit runs for every syscall on the node. Under tp_btf the registers
@@ -1030,7 +1099,7 @@ CONN_PROGS(raw, "raw_tp")
  * to probe-read it.
  */
 SEC("tp_btf/sys_exit")
-int BPF_PROG(ps_exit_btf, struct pt_regs *regs, long ret)
+int BPF_PROG(ps_sysexit_btf, struct pt_regs *regs, long ret)
 {
 #if defined(__TARGET_ARCH_x86)
 	return on_sys_exit(regs->orig_ax);
@@ -1042,7 +1111,7 @@ int BPF_PROG(ps_exit_btf, struct pt_regs *regs, long ret)
 }
 
 SEC("raw_tp/sys_exit")
-int BPF_PROG(ps_exit_raw, struct pt_regs *regs, long ret)
+int BPF_PROG(ps_sysexit_raw, struct pt_regs *regs, long ret)
 {
 	return on_sys_exit(exit_syscall_nr(regs));
 }

@@ -58,7 +58,7 @@ struct run_opts {
 	const char *accel_pods[MAX_SELECT];
 	int naccel;
 	bool accel_all, pod_to_pod;
-	bool no_requests;
+	bool no_requests, syscall_time;
 };
 
 /* What a --config file says (re-read on SIGHUP). */
@@ -121,6 +121,8 @@ static const char run_usage[] =
 	"  --token-file FILE       bearer token for control endpoints (first line)\n"
 	"  --token TOKEN           the same, given directly\n"
 	"  --no-requests           no HTTP payload sampling: socket metrics only\n"
+	"  --syscall-time          also measure the time inside each read/write call\n"
+	"                          (hooks every syscall of the node: costs more)\n"
 	"  --accel                 socket-redirect acceleration for every watched pod\n"
 	"  --accel-pod NS/NAME     ... for this pod (repeatable); at run time:\n"
 	"                          'podscope accel enable|disable|status' (docs/accel.md)\n"
@@ -239,6 +241,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		OPT_ACCEL_POD,
 		OPT_P2P,
 		OPT_NO_REQUESTS,
+		OPT_SYSCALL_TIME,
 	};
 	static const struct option opts[] = {
 		{"pod", required_argument, NULL, OPT_POD},
@@ -257,6 +260,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		{"accel-pod", required_argument, NULL, OPT_ACCEL_POD},
 		{"pod-to-pod", no_argument, NULL, OPT_P2P},
 		{"no-requests", no_argument, NULL, OPT_NO_REQUESTS},
+		{"syscall-time", no_argument, NULL, OPT_SYSCALL_TIME},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -328,6 +332,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 			break;
 		case OPT_NO_REQUESTS:
 			o->no_requests = true;
+			break;
+		case OPT_SYSCALL_TIME:
+			o->syscall_time = true;
 			break;
 		case OPT_ACCEL_POD:
 			if (o->naccel == MAX_SELECT)
@@ -964,13 +971,15 @@ int cmd_run(int argc, char **argv)
 	}
 	{
 		struct conn_tracer_opts copts = {.sample_fn = a->reqs ? on_sample : NULL,
-						 .sample_ctx = a};
+						 .sample_ctx = a,
+						 .syscall_time = a->o.syscall_time};
 
 		a->ct = conn_tracer__new(tracker__tgids_fd(watchset__tracker(a->ws)), on_conn_event,
 					 a, &copts);
 	}
 	if (!a->ct)
 		goto out;
+	model__set_syscall_time(a->model, conn_tracer__syscall_time(a->ct));
 	model__set_mechanisms(a->model, tracker__mechanism(watchset__tracker(a->ws)),
 			      conn_tracer__mechanism(a->ct));
 	model__set_resources(a->model, &a->res);

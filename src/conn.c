@@ -29,6 +29,7 @@ struct conn_tracer {
 	conn_event_fn fn;
 	void *ctx;
 	struct conn_tracer_opts opts;
+	bool syscall_time; /* in effect */
 	int ncpus;
 };
 
@@ -51,9 +52,11 @@ static int handle_sample(void *ctx, void *data, size_t size)
 }
 
 static struct conn_bpf *load_variant(const char *suffix, int tgids_fd,
-				     const struct conn_tracer_opts *opts, int *errp)
+				     const struct conn_tracer_opts *opts, bool *syscall_time,
+				     int *errp)
 {
 	size_t slen = strlen(suffix);
+	bool raw = !strcmp(suffix, "_raw");
 	struct bpf_program *prog;
 	struct conn_bpf *skel;
 	uint64_t salt = 0;
@@ -70,6 +73,14 @@ static struct conn_bpf *load_variant(const char *suffix, int tgids_fd,
 
 		bpf_program__set_autoload(prog, len > slen && !strcmp(name + len - slen, suffix));
 	}
+	*syscall_time = opts->syscall_time || (raw && opts->sample_fn);
+	if (!*syscall_time) {
+		bpf_program__set_autoload(raw ? skel->progs.ps_sysent_raw : skel->progs.ps_sysent_btf,
+					  false);
+		bpf_program__set_autoload(raw ? skel->progs.ps_sysexit_raw : skel->progs.ps_sysexit_btf,
+					  false);
+	}
+	skel->rodata->syscall_time = *syscall_time;
 	if (getrandom(&salt, sizeof(salt), 0) != sizeof(salt))
 		salt = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
 	skel->rodata->sock_id_salt = salt;
@@ -101,13 +112,13 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void
 	if (opts)
 		t->opts = *opts;
 	t->ncpus = libbpf_num_possible_cpus();
-	t->skel = probe_force_raw_tp() ? NULL : load_variant("_btf", target_tgids_fd, &t->opts, &err);
+	t->skel = probe_force_raw_tp() ? NULL : load_variant("_btf", target_tgids_fd, &t->opts, &t->syscall_time, &err);
 	t->mechanism = "tp_btf";
 	if (!t->skel) {
 		if (err)
 			pr_warn("connection tracer: tp_btf failed (%s), falling back to raw_tp",
 				strerror(-err));
-		t->skel = load_variant("_raw", target_tgids_fd, &t->opts, &err);
+		t->skel = load_variant("_raw", target_tgids_fd, &t->opts, &t->syscall_time, &err);
 		t->mechanism = "raw_tp";
 	}
 	if (!t->skel || t->ncpus <= 0) {
@@ -118,7 +129,11 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void
 		errno = err ? -err : EINVAL;
 		return NULL;
 	}
-	pr_info("connection tracer attached with %s", t->mechanism);
+	pr_info("connection tracer attached with %s%s", t->mechanism,
+		t->syscall_time ? ", time in read/write calls measured (raw_syscalls enter/exit)"
+				: "");
+	if (t->syscall_time && !t->opts.syscall_time)
+		pr_info("raw_tp: payload sampling needs raw_syscalls sys_enter: time in calls is on");
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.conn_events), handle_event, t, NULL);
 	if (!t->rb) {
 		err = -errno;
@@ -143,6 +158,11 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void
 const char *conn_tracer__mechanism(const struct conn_tracer *t)
 {
 	return t->mechanism;
+}
+
+bool conn_tracer__syscall_time(const struct conn_tracer *t)
+{
+	return t->syscall_time;
 }
 
 /* Socket inodes the process holds. Returns count (<= max) or -errno. */

@@ -27,6 +27,12 @@ struct conn_tracer_opts {
 	conn_sample_fn sample_fn; /* non-NULL: sample, and deliver samples here */
 	void *sample_ctx;
 	bool sample_all_targets; /* false: only processes in sidecar containers */
+	/*
+	 * Measure the time in each read/write call (raw_syscalls enter/exit on
+	 * every syscall of the node: the costly part). Forced on under raw_tp
+	 * when sampling, which needs the syscall arguments there.
+	 */
+	bool syscall_time;
 };
 
 /*
@@ -39,6 +45,9 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void
 				     const struct conn_tracer_opts *opts);
 
 const char *conn_tracer__mechanism(const struct conn_tracer *t);
+
+/* true when the time in read/write calls is measured (see conn_tracer_opts). */
+bool conn_tracer__syscall_time(const struct conn_tracer *t);
 
 /*
  * conn_tracer__seed_process - register what process @pid (a target, in

@@ -67,6 +67,7 @@ struct model {
 	const struct btf_type *drop_enum;
 	const struct resource_sample *resources;
 	const struct agent_health *health;
+	bool no_syscall_time;	/* read/write durations not measured */
 	struct req_stats *reqs; /* NULL until the first stitched request */
 	bool requests_on;
 	struct req_tracker_stats req_lost;
@@ -511,10 +512,16 @@ static json_t *hist_json(const struct conn_hist *h)
 	return a;
 }
 
-/* @untimed: calls already in progress at attach (bytes counted, duration unknown). */
-static json_t *io_json(uint64_t count, uint64_t bytes, uint64_t ns, uint64_t untimed,
+/*
+ * @untimed: calls already in progress at attach (bytes counted, duration
+ * unknown). Without --syscall-time no duration is measured: null, not 0.
+ */
+static json_t *io_json(bool timed, uint64_t count, uint64_t bytes, uint64_t ns, uint64_t untimed,
 		       const struct conn_hist *h)
 {
+	if (!timed)
+		return json_pack("{s:I, s:I, s:n, s:n, s:n}", "count", (json_int_t)count, "bytes",
+				 (json_int_t)bytes, "time_ns", "untimed", "hist");
 	return json_pack("{s:I, s:I, s:I, s:I, s:o}", "count", (json_int_t)count, "bytes",
 			 (json_int_t)bytes, "time_ns", (json_int_t)ns, "untimed",
 			 (json_int_t)untimed, "hist", hist_json(h));
@@ -527,11 +534,11 @@ static json_t *metrics_json(struct model *m, const struct side_metrics *s, bool 
 	int i;
 
 	json_object_set_new(o, "write",
-			    io_json(s->write_count, s->write_bytes, s->write_ns, s->write_untimed,
-				    &s->write_hist));
+			    io_json(!m->no_syscall_time, s->write_count, s->write_bytes,
+				    s->write_ns, s->write_untimed, &s->write_hist));
 	json_object_set_new(o, "read",
-			    io_json(s->read_count, s->read_bytes, s->read_ns, s->read_untimed,
-				    &s->read_hist));
+			    io_json(!m->no_syscall_time, s->read_count, s->read_bytes, s->read_ns,
+				    s->read_untimed, &s->read_hist));
 	connect = json_pack("{s:I, s:I}", "count", (json_int_t)s->connect_count, "errors",
 			    (json_int_t)s->connect_errors);
 	/* the server side sees accepts, not the handshake: no time is measured there */
@@ -692,9 +699,10 @@ json_t *model__snapshot_json(struct model *m, double window_seconds)
 				  (json_int_t)q->unanswered, "unmatched_upstream",
 				  (json_int_t)q->unmatched_upstream, "orphan_responses",
 				  (json_int_t)q->orphan_responses, "queue_full",
-				  (json_int_t)q->queue_full, "conns_full", (json_int_t)q->conns_full,
-				  "parser_lost_sync", (json_int_t)q->parse_lost_sync,
-				  "parser_resyncs", (json_int_t)q->parse_resyncs, "not_http_connections",
+				  (json_int_t)q->queue_full, "conns_full",
+				  (json_int_t)q->conns_full, "parser_lost_sync",
+				  (json_int_t)q->parse_lost_sync, "parser_resyncs",
+				  (json_int_t)q->parse_resyncs, "not_http_connections",
 				  (json_int_t)q->not_http, "stitched", (json_int_t)q->requests));
 	}
 	json_object_set_new(root, "lost", lost);
@@ -755,19 +763,25 @@ void model__write_csv(struct model *m, FILE *out)
 		for (s = 0; s < 2; s++) {
 			const struct side_metrics *x = s ? &e->server_side : &e->client_side;
 
+			char wns[24] = "", rns[24] = ""; /* empty: not measured */
+
 			if (!(s ? e->has_server_side : e->has_client_side))
 				continue;
+			if (!m->no_syscall_time) {
+				snprintf(wns, sizeof(wns), "%llu", (unsigned long long)x->write_ns);
+				snprintf(rns, sizeof(rns), "%llu", (unsigned long long)x->read_ns);
+			}
 			csv_end(out, &e->client);
 			csv_end(out, &e->server);
 			fprintf(out, "%u,", e->server.port);
 			csv_field(out, e->dialed);
 			fprintf(out,
-				",TCP,%s,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,"
+				",TCP,%s,%llu,%llu,%s,%llu,%llu,%s,%llu,%llu,%llu,%llu,%llu,"
 				"%llu,%llu,%llu,%llu,%llu,%llu\n",
 				s ? "server" : "client", (unsigned long long)x->write_count,
-				(unsigned long long)x->write_bytes, (unsigned long long)x->write_ns,
+				(unsigned long long)x->write_bytes, wns,
 				(unsigned long long)x->read_count,
-				(unsigned long long)x->read_bytes, (unsigned long long)x->read_ns,
+				(unsigned long long)x->read_bytes, rns,
 				(unsigned long long)x->connect_count,
 				(unsigned long long)x->connect_ns,
 				(unsigned long long)x->connect_errors,
@@ -843,6 +857,16 @@ void model__print_table(struct model *m, FILE *out, double window_seconds, int m
 }
 
 /* --- requests (stitched through the sidecar) ------------------------------ */
+
+void model__set_syscall_time(struct model *m, bool on)
+{
+	m->no_syscall_time = !on;
+}
+
+bool model__syscall_time(const struct model *m)
+{
+	return !m->no_syscall_time;
+}
 
 void model__enable_requests(struct model *m)
 {

@@ -89,6 +89,13 @@ int model__on_request(struct model *m, const struct req_record *r);
 void model__set_request_lost(struct model *m, const struct req_tracker_stats *st);
 const struct req_stats *model__requests(const struct model *m);
 
+/*
+ * Whether read/write durations are measured (conn_tracer__syscall_time);
+ * default true. When false, the views show them as absent, never as 0.
+ */
+void model__set_syscall_time(struct model *m, bool on);
+bool model__syscall_time(const struct model *m);
+
 /* Which mechanism each probe set was attached with (shown in the snapshot). */
 void model__set_mechanisms(struct model *m, const char *targets, const char *connections);
 

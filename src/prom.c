@@ -235,35 +235,37 @@ struct side_counter {
 	size_t off;
 	double scale; /* 0: integer */
 	bool client_only;
+	bool syscall_time; /* only when read/write durations are measured */
 };
 
 static const struct side_counter side_counters[] = {
 	{"podscope_edge_write_bytes_total", "Bytes written on the edge's sockets by this side.",
-	 FIELD(write_bytes), 0, false},
+	 FIELD(write_bytes), 0, false, false},
 	{"podscope_edge_writes_total", "Data-carrying write/send calls by this side.",
-	 FIELD(write_count), 0, false},
+	 FIELD(write_count), 0, false, false},
 	{"podscope_edge_write_seconds_total", "Time spent inside write/send calls by this side.",
-	 FIELD(write_ns), 1e-9, false},
+	 FIELD(write_ns), 1e-9, false, true},
 	{"podscope_edge_read_bytes_total", "Bytes read from the edge's sockets by this side.",
-	 FIELD(read_bytes), 0, false},
+	 FIELD(read_bytes), 0, false, false},
 	{"podscope_edge_reads_total", "Data-carrying read/recv calls by this side.",
-	 FIELD(read_count), 0, false},
+	 FIELD(read_count), 0, false, false},
 	{"podscope_edge_read_seconds_total", "Time spent inside read/recv calls by this side.",
-	 FIELD(read_ns), 1e-9, false},
+	 FIELD(read_ns), 1e-9, false, true},
 	{"podscope_edge_connects_total",
 	 "Connections established (client side: connects; server side: accepts).",
-	 FIELD(connect_count), 0, false},
+	 FIELD(connect_count), 0, false, false},
 	{"podscope_edge_connect_errors_total", "Connects that failed (client side).",
-	 FIELD(connect_errors), 0, false},
+	 FIELD(connect_errors), 0, false, false},
 	{"podscope_edge_connect_seconds_total",
 	 "Time from SYN sent to established, summed over connects (client side only).",
-	 FIELD(connect_ns), 1e-9, true},
-	{"podscope_edge_closes_total", "Connections closed.", FIELD(close_count), 0, false},
-	{"podscope_edge_resets_total", "Connections closed by a reset.", FIELD(resets), 0, false},
-	{"podscope_edge_timeouts_total", "Connections closed by a timeout.", FIELD(timeouts), 0,
+	 FIELD(connect_ns), 1e-9, true, false},
+	{"podscope_edge_closes_total", "Connections closed.", FIELD(close_count), 0, false, false},
+	{"podscope_edge_resets_total", "Connections closed by a reset.", FIELD(resets), 0, false,
 	 false},
+	{"podscope_edge_timeouts_total", "Connections closed by a timeout.", FIELD(timeouts), 0,
+	 false, false},
 	{"podscope_edge_retransmits_total", "TCP segments retransmitted by this side.",
-	 FIELD(retransmits), 0, false},
+	 FIELD(retransmits), 0, false, false},
 };
 
 static void write_sides(struct model *m, FILE *out, const struct side_series *s, int n)
@@ -274,6 +276,8 @@ static void write_sides(struct model *m, FILE *out, const struct side_series *s,
 	for (k = 0; k < sizeof(side_counters) / sizeof(side_counters[0]); k++) {
 		const struct side_counter *c = &side_counters[k];
 
+		if (c->syscall_time && !model__syscall_time(m))
+			continue;
 		family(out, c->name, "counter", c->help);
 		for (i = 0; i < n; i++) {
 			uint64_t v = *(const uint64_t *)((const char *)&s[i].m + c->off);

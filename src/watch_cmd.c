@@ -35,7 +35,7 @@ struct watch_opts {
 	const char *sidecar_names[RESOLVE_MAX_SIDECAR_NAMES];
 	bool json, csv;
 	uint64_t duration_ns, interval_ns, rescan_ns;
-	bool no_requests, requests_lines, sample_all;
+	bool no_requests, requests_lines, sample_all, syscall_time;
 	const char *requests_out, *otlp_endpoint, *trace_file;
 	double trace_sample;
 };
@@ -61,6 +61,8 @@ static const char watch_usage[] =
 	"  --csv                   one CSV row per edge and side at the end\n"
 	"  --interval D            terminal refresh interval (default 1s)\n"
 	"  --rescan D              re-resolve targets every D (default 5s)\n"
+	"  --syscall-time          also measure the time inside each read/write call\n"
+	"                          (hooks every syscall of the node: costs more)\n"
 	"Requests (HTTP/1 through sidecars; see docs/requests.md):\n"
 	"  --requests              print one line per request the sidecars handle\n"
 	"  --requests-out FILE     write one JSON object per request to FILE ('-': stdout)\n"
@@ -92,6 +94,7 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 		OPT_TRACE_FILE,
 		OPT_TRACE_SAMPLE,
 		OPT_REQUESTS_ALL,
+		OPT_SYSCALL_TIME,
 	};
 	static const struct option opts[] = {
 		{"pod", required_argument, NULL, OPT_POD},
@@ -109,6 +112,7 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 		{"trace-file", required_argument, NULL, OPT_TRACE_FILE},
 		{"trace-sample", required_argument, NULL, OPT_TRACE_SAMPLE},
 		{"requests-all", no_argument, NULL, OPT_REQUESTS_ALL},
+		{"syscall-time", no_argument, NULL, OPT_SYSCALL_TIME},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -192,6 +196,9 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 		}
 		case OPT_REQUESTS_ALL:
 			o->sample_all = true;
+			break;
+		case OPT_SYSCALL_TIME:
+			o->syscall_time = true;
 			break;
 		case 'v':
 			log_set_level(PS_LOG_DEBUG);
@@ -476,6 +483,7 @@ int cmd_watch(int argc, char **argv)
 			.sample_fn = o.no_requests ? NULL : on_sample,
 			.sample_ctx = &wc,
 			.sample_all_targets = o.sample_all,
+			.syscall_time = o.syscall_time,
 		};
 
 		wc.conn = conn_tracer__new(tracker__tgids_fd(watchset__tracker(ws)), on_conn_event,
@@ -483,6 +491,7 @@ int cmd_watch(int argc, char **argv)
 	}
 	if (!wc.conn)
 		goto out;
+	model__set_syscall_time(wc.model, conn_tracer__syscall_time(wc.conn));
 	model__set_mechanisms(wc.model, tracker__mechanism(watchset__tracker(ws)),
 			      conn_tracer__mechanism(wc.conn));
 	for (i = 0; i < watchset__nprocesses(ws); i++) {

@@ -211,5 +211,5 @@ check "OTLP receiver down: watch still exits 0" \
 	--otlp-endpoint http://127.0.0.1:9 --trace-sample 1
 # (the connection and target programs; the full leftover check runs after the suite)
 check "nothing of ours left attached" test \
-	"$(bpftool prog show | grep -cE ' name ps_(state|enter|exit|send|recv|retrans|sndrst|rcvrst|drop|fork|exec|cgattach|switch)_')" -eq 0
+	"$(bpftool prog show | grep -cE ' name ps_(state|sysent|sysexit|exit|send|recv|retrans|sndrst|rcvrst|drop|fork|exec|cgattach|switch)_')" -eq 0
 finish

@@ -71,7 +71,10 @@ cpuacct() { # cpuacct CONTAINER
 ss_before=$(ss_app_bytes reviews)
 cpu_app0=$(cpuacct app)
 cpu_prx0=$(cpuacct istio-proxy)
-start_watch "$TMP/w1.json" 6s --pod default/reviews --pod default/ratings --json
+# the first run measures the time in each call too (--syscall-time: sys_enter/exit)
+start_watch "$TMP/w1.json" 6s --pod default/reviews --pod default/ratings --json --syscall-time
+sys_progs() { bpftool prog show | grep -cE ' name ps_sys(ent|exit)_'; }
+check_eq "--syscall-time: sys_enter and sys_exit programs attached" 2 "$(sys_progs)"
 log_before=$(wc -l <"$ACCESS_REVIEWS")
 curl_bytes=0
 ok_requests=0
@@ -148,13 +151,15 @@ check_eq "ratings served $N requests: its app read $N requests' worth of calls" 
 	"$(edge "$TMP/w1.json" default/ratings istio-proxy default/ratings app | jq .server_side.read.count)"
 check_eq "no retransmits without a drop rule" 0 "$(jq '[.edges[] | (.client_side.retransmits // 0), (.server_side.retransmits // 0)] | add' "$TMP/w1.json")"
 check_eq "no drops without a drop rule" 0 "$(jq '[.edges[] | (.client_side.drops // 0), (.server_side.drops // 0)] | add' "$TMP/w1.json")"
-check_eq "nothing lost" 0 "$(jq '[.lost[]] | add' "$TMP/w1.json")"
+check_eq "nothing lost" 0 "$(jq '[.lost[] | numbers] | add' "$TMP/w1.json")"
 check_eq "hot paths on tp_btf (doctor says it works here)" "tp_btf tp_btf" \
 	"$(jq -r '"\(.probes.targets) \(.probes.connections)"' "$TMP/w1.json")"
 check_eq "processes: the 4 proxies and apps" "app app istio-proxy istio-proxy" \
 	"$(jq -r '[.processes[].container] | sort | join(" ")' "$TMP/w1.json")"
 check "RTT measured on writes" jq -e '[.edges[].client_side.rtt_us.count // 0] | add > 0' "$TMP/w1.json"
 check "write time histogram filled" jq -e '[.edges[].client_side.write.hist // [] | add // 0] | add > 0' "$TMP/w1.json"
+check_eq "with --syscall-time: every write is timed" 0 \
+	"$(jq '[.edges[] | .client_side // empty | .write | select(.count != (.hist | add // 0) + .untimed)] | length' "$TMP/w1.json")"
 
 # --- 2. a lab rule drops 30% of reviews sidecar -> ratings packets ------------
 # Locally generated segments dropped in OUTPUT are not retransmitted (TCP sends
@@ -166,6 +171,7 @@ rt0=$(retrans ratings)
 nsenter --net=/run/netns/psl-reviews iptables -A OUTPUT -p tcp -d 198.18.0.12 --dport 9080 \
 	-m statistic --mode random --probability 0.3 -j DROP
 start_watch "$TMP/w2.json" 10s --pod default/reviews --pod default/ratings --json
+check_eq "default: no sys_enter/sys_exit program (no per-syscall cost)" 0 "$(sys_progs)"
 for _ in $(seq 40); do curl -s -m 5 -o /dev/null http://198.18.0.11:9080/; done
 wait_watch
 nsenter --net=/run/netns/psl-reviews iptables -D OUTPUT -p tcp -d 198.18.0.12 --dport 9080 \
@@ -181,6 +187,8 @@ check "with the drop rule: drops > 0 with reason NETFILTER_DROP" \
 	jq -e '.client_side.drop_reasons.NETFILTER_DROP > 0 and ([.client_side.drop_reasons[]] | add) == .client_side.drops' <<<"$e"
 e=$(edge "$TMP/w2.json" default/reviews istio-proxy default/reviews app)
 check_eq "the sidecar -> app edge is untouched: 0 drops" 0 "$(jq '.client_side.drops + .server_side.drops' <<<"$e")"
+check_eq "without --syscall-time: call times absent (null), not 0" "null null null" \
+	"$(jq -r '"\(.client_side.write.time_ns) \(.client_side.write.hist) \(.server_side.read.time_ns)"' <<<"$e")"
 
 # --- 2b. the raw_tp fallback gives the same numbers ----------------------------
 PODSCOPE_FORCE_RAW_TP=1 start_watch "$TMP/w2b.json" 4s --pod default/reviews --json
