@@ -679,7 +679,7 @@ static __always_inline struct conn_state *conn_adopt(__u64 skaddr, __u32 tgid, _
  */
 static __always_inline int on_sock_io(const struct sock *sk, int ret, __u8 dir, bool btf)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid(), skaddr = (__u64)sk, now;
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), skaddr = (__u64)sk;
 	__u32 tgid = pid_tgid >> 32;
 	struct target_ref *t;
 	struct conn_state *c;
@@ -689,10 +689,9 @@ static __always_inline int on_sock_io(const struct sock *sk, int ret, __u8 dir, 
 	t = bpf_map_lookup_elem(&target_tgids, &tgid);
 	if (!t)
 		return 0;
-	now = bpf_ktime_get_ns();
 	c = bpf_map_lookup_elem(&conns, &skaddr);
 	if (!c)
-		c = conn_adopt(skaddr, tgid, now);
+		c = conn_adopt(skaddr, tgid, bpf_ktime_get_ns());
 	if (!c)
 		return 0;
 	if (btf && sample_payload && dir != c->last_dir && c->proto != CONN_PROTO_OTHER &&
@@ -711,7 +710,7 @@ static __always_inline int on_sock_io(const struct sock *sk, int ret, __u8 dir, 
 		kind = buf_kind_of(nr);
 		if (kind != BUF_NONE)
 			buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
-		sample_call(c, skaddr, dir, (__u64)ret, buf, kind, 0, now, pid_tgid);
+		sample_call(c, skaddr, dir, (__u64)ret, buf, kind, 0, bpf_ktime_get_ns(), pid_tgid);
 	}
 	c->last_dir = dir;
 	account_io(c, skaddr, dir, (__u64)ret, 0, IO_NOTIME);
@@ -1054,7 +1053,7 @@ static __always_inline int on_drop(struct sk_buff *skb, __u32 reason, struct soc
 		return on_state(sk, oldstate, newstate);                                 \
 	}                                                                                \
 	SEC(sec "/sys_enter")                                                            \
-	int BPF_PROG(ps_sysent_##mech, struct pt_regs *regs, long id)                     \
+	int BPF_PROG(ps_sysent_##mech, struct pt_regs *regs, long id)                    \
 	{                                                                                \
 		return on_sys_enter(regs, id);                                           \
 	}                                                                                \

@@ -177,8 +177,8 @@ static __always_inline int on_cgroup_attach(struct cgroup *dst, struct task_stru
 
 /*
  * sched_switch: close the running slot of @prev if it was a target, open one
- * for @next if it is. One array lookup per switch, plus one hash lookup for
- * the incoming task; nothing else.
+ * for @next if it is. One array lookup and one hash lookup (the incoming
+ * task) per switch; the clock is read only when a watched task is involved.
  */
 static __always_inline int on_switch(struct task_struct *prev, struct task_struct *next)
 {
@@ -189,6 +189,9 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 
 	if (!slot)
 		return 0;
+	ref = ntgid ? bpf_map_lookup_elem(&target_tgids, &ntgid) : NULL;
+	if (!ref && !slot->since_ns)
+		return 0; /* neither side watched: no clock read */
 	now = bpf_ktime_get_ns();
 	if (slot->since_ns) {
 		__u32 idx = slot->container_idx;
@@ -198,7 +201,6 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 			*acc += now - slot->since_ns;
 		slot->since_ns = 0;
 	}
-	ref = ntgid ? bpf_map_lookup_elem(&target_tgids, &ntgid) : NULL;
 	if (ref) {
 		slot->since_ns = now;
 		slot->container_idx = ref->container_idx;
