@@ -101,7 +101,8 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void
 	if (opts)
 		t->opts = *opts;
 	t->ncpus = libbpf_num_possible_cpus();
-	t->skel = probe_force_raw_tp() ? NULL : load_variant("_btf", target_tgids_fd, &t->opts, &err);
+	t->skel = probe_force_raw_tp() ? NULL
+				       : load_variant("_btf", target_tgids_fd, &t->opts, &err);
 	t->mechanism = "tp_btf";
 	if (!t->skel) {
 		if (err)
