@@ -684,6 +684,8 @@ json_t *model__snapshot_json(struct model *m, double window_seconds)
 			 (json_int_t)m->lost.conn[CSTAT_THREADS_FULL], "drop_reasons_map_full",
 			 (json_int_t)m->lost.conn[CSTAT_DROPS_FULL], "non_tcp_io_ignored",
 			 (json_int_t)m->lost.conn[CSTAT_NOT_TCP]);
+	if (m->hops)
+		json_object_set_new(root, "packet_trace", json_true()); /* GET /api/v1/flows */
 	if (m->requests_on) {
 		const struct req_tracker_stats *q = &m->req_lost;
 
