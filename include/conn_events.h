@@ -84,9 +84,9 @@ struct conn_state {
 	__u8 reset;
 	__u8 adopted;
 	__u8 established;
-	__u32 side_id;	/* 1 + index into sides; 0: not resolved yet */
-	__u8 last_dir;	/* direction of the last data-carrying call: 1 send, 2 recv */
-	__u8 proto;	/* enum conn_proto */
+	__u32 side_id; /* 1 + index into sides; 0: not resolved yet */
+	__u8 last_dir; /* direction of the last data-carrying call: 1 send, 2 recv */
+	__u8 proto;    /* enum conn_proto */
 	__u8 pad[2];
 	__u64 start_ns;
 	__u64 established_ns;

@@ -28,6 +28,7 @@
 
 #include "accel.h"
 #include "agent.h"
+#include "agent_trace.h"
 #include "api.h"
 #include "cadvisor.h"
 #include "cgroup.h"
@@ -59,6 +60,9 @@ struct run_opts {
 	int naccel;
 	bool accel_all, pod_to_pod;
 	bool no_requests, syscall_time;
+	const char *trace_pods[MAX_SELECT];
+	int ntrace;
+	uint64_t packet_sample;
 };
 
 /* What a --config file says (re-read on SIGHUP). */
@@ -85,8 +89,9 @@ struct agent {
 	bool all_sidecar;
 	int stats_fd;
 	uint64_t start_ns;
-	struct accel *accel;	  /* created at the first enable */
-	struct req_tracker *reqs; /* NULL with --no-requests */
+	struct accel *accel;	     /* created at the first enable */
+	struct req_tracker *reqs;    /* NULL with --no-requests */
+	struct agent_tracer *tracer; /* NULL without --trace-pod */
 	char cgroup_v2[256];
 };
 
@@ -127,6 +132,10 @@ static const char run_usage[] =
 	"  --accel-pod NS/NAME     ... for this pod (repeatable); at run time:\n"
 	"                          'podscope accel enable|disable|status' (docs/accel.md)\n"
 	"  --pod-to-pod            accelerated pods also redirect to each other\n"
+	"  --trace-pod NS/NAME     trace this pod's packets hop by hop (repeatable; costs\n"
+	"                          CPU per packet): podscope_packet_hop_seconds in\n"
+	"                          /metrics, the last flows in /api/v1/flows and the UI\n"
+	"  --packet-sample N       ... of 1 in N connections (default 1: all)\n"
 	"  --config FILE           key=value lines (pod=, all-sidecar-pods=, listen=,\n"
 	"                          token-file=); SIGHUP re-reads it (see docs/agent.md)\n"
 	"Other:\n"
@@ -242,6 +251,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		OPT_P2P,
 		OPT_NO_REQUESTS,
 		OPT_SYSCALL_TIME,
+		OPT_TRACE_POD,
+		OPT_PACKET_SAMPLE,
 	};
 	static const struct option opts[] = {
 		{"pod", required_argument, NULL, OPT_POD},
@@ -261,6 +272,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		{"pod-to-pod", no_argument, NULL, OPT_P2P},
 		{"no-requests", no_argument, NULL, OPT_NO_REQUESTS},
 		{"syscall-time", no_argument, NULL, OPT_SYSCALL_TIME},
+		{"trace-pod", required_argument, NULL, OPT_TRACE_POD},
+		{"packet-sample", required_argument, NULL, OPT_PACKET_SAMPLE},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -344,6 +357,15 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 			break;
 		case OPT_P2P:
 			o->pod_to_pod = true;
+			break;
+		case OPT_TRACE_POD:
+			if (cli_add_pod("run", optarg, o->trace_pods, &o->ntrace, MAX_SELECT))
+				return EXIT_USAGE;
+			break;
+		case OPT_PACKET_SAMPLE:
+			if (cli_parse_u64(optarg, 1, 1000000, &o->packet_sample))
+				return cli_usage_error(
+					"run", "bad --packet-sample '%s' (1 to 1000000)", optarg);
 			break;
 		case 'v':
 			log_set_level(PS_LOG_DEBUG);
@@ -559,6 +581,7 @@ static int agent_refresh(struct agent *a)
 		req_tracker__stats(a->reqs, &st);
 		model__set_request_lost(a->model, &st);
 	}
+	agent_tracer__flush(a->tracer, a->model);
 	sample_resources(a);
 	sample_health(a);
 	return rc;
@@ -589,6 +612,24 @@ static json_t *api_snapshot(void *ctx)
 
 	pthread_mutex_lock(&a->lock);
 	doc = model__snapshot_json(a->model, (double)(cli_now_ns() - a->start_ns) / 1e9);
+	pthread_mutex_unlock(&a->lock);
+	return doc;
+}
+
+static json_t *api_flows(void *ctx)
+{
+	struct agent *a = ctx;
+	json_t *doc;
+
+	pthread_mutex_lock(&a->lock);
+	doc = model__flows_json(a->model);
+	if (doc) {
+		json_t *pods = json_array();
+
+		for (int i = 0; i < a->o.ntrace; i++)
+			json_array_append_new(pods, json_string(a->o.trace_pods[i]));
+		json_object_set_new(doc, "pods", pods);
+	}
 	pthread_mutex_unlock(&a->lock);
 	return doc;
 }
@@ -893,6 +934,7 @@ int cmd_run(int argc, char **argv)
 		.ctx = a,
 		.metrics = api_metrics,
 		.snapshot = api_snapshot,
+		.flows = api_flows,
 		.targets = api_targets,
 		.target_add = api_target_add,
 		.target_remove = api_target_remove,
@@ -1025,6 +1067,18 @@ int cmd_run(int argc, char **argv)
 			}
 		}
 	}
+	if (a->o.ntrace) {
+		a->tracer = agent_tracer__new(&a->set, a->o.trace_pods, a->o.ntrace, 65536,
+					      a->o.packet_sample ? (uint32_t)a->o.packet_sample : 1,
+					      err, sizeof(err));
+		if (!a->tracer || model__enable_packets(a->model, AGENT_TRACE_FLOWS)) {
+			pr_error("%s", a->tracer ? "out of memory" : err);
+			rc = 1;
+			goto out;
+		}
+		pr_info("tracing the packets of %d pod(s), %d tcx links", a->o.ntrace,
+			agent_tracer__tcx_links(a->tracer));
+	}
 	a->health.start_time = (double)time(NULL);
 	if (agent_refresh(a) < 0)
 		pr_warn("first refresh failed");
@@ -1058,6 +1112,8 @@ int cmd_run(int argc, char **argv)
 		rc = watchset__poll(a->ws, 0);
 		if (!rc)
 			rc = conn_tracer__poll(a->ct, 0);
+		if (rc >= 0 && a->tracer)
+			rc = agent_tracer__poll(a->tracer);
 		if (rc >= 0 && t >= next_resync) {
 			next_resync = t + 2 * a->o.rescan_ns;
 			if (!agent_resolve(a))
@@ -1080,6 +1136,7 @@ int cmd_run(int argc, char **argv)
 out:
 	api_server__stop(a->api);
 	accel__free(a->accel);
+	agent_tracer__free(a->tracer);
 	conn_tracer__free(a->ct);
 	req_tracker__free(a->reqs);
 	model__free(a->model);

@@ -288,6 +288,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (!strcmp(url, "/api/v1/snapshot") && get)
 		return respond_json(c, 200, s->ops.snapshot(s->ops.ctx));
+	if (!strcmp(url, "/api/v1/flows") && get) {
+		json_t *doc = s->ops.flows ? s->ops.flows(s->ops.ctx) : NULL;
+
+		return doc ? respond_json(c, 200, doc)
+			   : respond_error(c, 404,
+					   "packet tracing is off (start the agent with "
+					   "--trace-pod)");
+	}
 	if (targets_route) {
 		char err[512] = "";
 		int status;

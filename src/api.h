@@ -6,7 +6,7 @@
  * the model under the agent's lock; this module never touches BPF or the
  * model itself.
  *
- * Routes: GET /healthz, GET /metrics, GET /api/v1/snapshot,
+ * Routes: GET /healthz, GET /metrics, GET /api/v1/snapshot, GET /api/v1/flows,
  * GET|POST /api/v1/targets, DELETE /api/v1/targets/<ns>/<name>,
  * GET|POST /api/v1/accel, DELETE /api/v1/accel/<ns>/<name>, GET / and the
  * embedded web UI assets.
@@ -32,6 +32,8 @@ struct api_ops {
 	int (*metrics)(void *ctx, char **body, size_t *len);
 	/* podscope.snapshot/v1; caller owns the reference. */
 	json_t *(*snapshot)(void *ctx);
+	/* podscope.flows/v1 (the last traced flows); NULL when packet tracing is off. */
+	json_t *(*flows)(void *ctx);
 	/* {"targets": [...]}; caller owns. */
 	json_t *(*targets)(void *ctx);
 	/*

@@ -75,10 +75,10 @@ static struct conn_bpf *load_variant(const char *suffix, int tgids_fd,
 	}
 	*syscall_time = opts->syscall_time || (raw && opts->sample_fn);
 	if (!*syscall_time) {
-		bpf_program__set_autoload(raw ? skel->progs.ps_sysent_raw : skel->progs.ps_sysent_btf,
-					  false);
-		bpf_program__set_autoload(raw ? skel->progs.ps_sysexit_raw : skel->progs.ps_sysexit_btf,
-					  false);
+		bpf_program__set_autoload(
+			raw ? skel->progs.ps_sysent_raw : skel->progs.ps_sysent_btf, false);
+		bpf_program__set_autoload(
+			raw ? skel->progs.ps_sysexit_raw : skel->progs.ps_sysexit_btf, false);
 	}
 	skel->rodata->syscall_time = *syscall_time;
 	if (getrandom(&salt, sizeof(salt), 0) != sizeof(salt))
@@ -112,7 +112,9 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void
 	if (opts)
 		t->opts = *opts;
 	t->ncpus = libbpf_num_possible_cpus();
-	t->skel = probe_force_raw_tp() ? NULL : load_variant("_btf", target_tgids_fd, &t->opts, &t->syscall_time, &err);
+	t->skel = probe_force_raw_tp()
+			  ? NULL
+			  : load_variant("_btf", target_tgids_fd, &t->opts, &t->syscall_time, &err);
 	t->mechanism = "tp_btf";
 	if (!t->skel) {
 		if (err)
@@ -133,7 +135,8 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void
 		t->syscall_time ? ", time in read/write calls measured (raw_syscalls enter/exit)"
 				: "");
 	if (t->syscall_time && !t->opts.syscall_time)
-		pr_info("raw_tp: payload sampling needs raw_syscalls sys_enter: time in calls is on");
+		pr_info("raw_tp: payload sampling needs raw_syscalls sys_enter: time in calls is "
+			"on");
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.conn_events), handle_event, t, NULL);
 	if (!t->rb) {
 		err = -errno;

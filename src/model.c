@@ -17,6 +17,7 @@
 #include <string.h>
 #include <bpf/btf.h>
 
+#include "hopstats.h"
 #include "model.h"
 
 struct side_entry {
@@ -71,6 +72,10 @@ struct model {
 	struct req_stats *reqs; /* NULL until the first stitched request */
 	bool requests_on;
 	struct req_tracker_stats req_lost;
+	struct hop_stats *hops; /* NULL unless packet tracing is on */
+	json_t **flows;		/* ring of the last max_flows flows (JSON) */
+	int max_flows, nflows, flow_next;
+	struct model_packet_stats pkt;
 };
 
 struct model *model__new(struct watchset *ws, const struct target_set *pods)
@@ -686,6 +691,8 @@ json_t *model__snapshot_json(struct model *m, double window_seconds)
 			 (json_int_t)m->lost.conn[CSTAT_THREADS_FULL], "drop_reasons_map_full",
 			 (json_int_t)m->lost.conn[CSTAT_DROPS_FULL], "non_tcp_io_ignored",
 			 (json_int_t)m->lost.conn[CSTAT_NOT_TCP]);
+	if (m->hops)
+		json_object_set_new(root, "packet_trace", json_true()); /* GET /api/v1/flows */
 	if (m->requests_on) {
 		const struct req_tracker_stats *q = &m->req_lost;
 
@@ -895,10 +902,87 @@ const struct req_stats *model__requests(const struct model *m)
 	return m->reqs;
 }
 
+/* --- the packet path of traced pods ---------------------------------------- */
+
+int model__enable_packets(struct model *m, int max_flows)
+{
+	if (m->hops)
+		return 0;
+	m->max_flows = max_flows > 0 ? max_flows : 50;
+	m->hops = hop_stats__new(0);
+	m->flows = calloc((size_t)m->max_flows, sizeof(*m->flows));
+	if (!m->hops || !m->flows) {
+		hop_stats__free(m->hops);
+		free(m->flows);
+		m->hops = NULL;
+		m->flows = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int model__on_flow(struct model *m, const struct flow *f, const char *pod, uint32_t pod_netns,
+		   uint32_t node_netns)
+{
+	if (!m->hops)
+		return -ENOENT;
+	hop_stats__add_flow(m->hops, f, pod, pod_netns, node_netns);
+	return 0;
+}
+
+void model__add_flow_json(struct model *m, json_t *flow)
+{
+	if (!m->flows || !flow) {
+		json_decref(flow);
+		return;
+	}
+	json_decref(m->flows[m->flow_next]);
+	m->flows[m->flow_next] = flow;
+	m->flow_next = (m->flow_next + 1) % m->max_flows;
+	if (m->nflows < m->max_flows)
+		m->nflows++;
+}
+
+void model__set_packet_stats(struct model *m, const struct model_packet_stats *st)
+{
+	m->pkt = *st;
+}
+
+const struct hop_stats *model__packet_hops(const struct model *m)
+{
+	return m->hops;
+}
+
+json_t *model__flows_json(const struct model *m)
+{
+	json_t *doc, *arr;
+	int i;
+
+	if (!m->hops)
+		return NULL;
+	arr = json_array();
+	for (i = 0; i < m->nflows; i++) {
+		int k = (m->flow_next - m->nflows + i + m->max_flows) % m->max_flows;
+
+		json_array_append(arr, m->flows[k]);
+	}
+	doc = json_pack("{s:s, s:i, s:o, s:{s:I, s:I, s:I, s:I, s:I}}", "schema",
+			"podscope.flows/v1", "max_flows", m->max_flows, "flows", arr, "stats",
+			"intervals", (json_int_t)m->pkt.intervals, "events",
+			(json_int_t)m->pkt.events, "flows", (json_int_t)m->pkt.flows,
+			"lost_ringbuf", (json_int_t)m->pkt.lost_ringbuf, "lost_over_cap",
+			(json_int_t)m->pkt.lost_over_cap);
+	return doc;
+}
+
 void model__free(struct model *m)
 {
 	if (!m)
 		return;
+	hop_stats__free(m->hops);
+	for (int i = 0; m->flows && i < m->max_flows; i++)
+		json_decref(m->flows[i]);
+	free(m->flows);
 	req_stats__free(m->reqs);
 	free_edges(m);
 	free(m->ips);

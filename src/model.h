@@ -17,6 +17,7 @@
 
 #include "cadvisor.h"
 #include "conn_events.h"
+#include "model_packets.h"
 #include "reqs.h"
 #include "reqstats.h"
 #include "target.h"

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hopstats.h"
 #include "prom.h"
 
 #ifndef PODSCOPE_VERSION
@@ -57,6 +58,9 @@ static const char *const metric_names[] = {
 	"podscope_request_duration_seconds_bucket",
 	"podscope_request_duration_seconds_sum",
 	"podscope_request_duration_seconds_count",
+	"podscope_packet_hop_seconds_bucket",
+	"podscope_packet_hop_seconds_sum",
+	"podscope_packet_hop_seconds_count",
 	"container_cpu_usage_seconds_total",
 	"podscope_container_oncpu_seconds_total",
 	"container_memory_usage_bytes",
@@ -608,6 +612,51 @@ static void write_requests(struct model *m, FILE *out)
 	}
 }
 
+/* --- the packet path of traced pods (podscope run --trace-pod) ------------------ */
+
+/* Buckets from the log2 ns slots (slot i: [2^i, 2^(i+1)) ns): le = 256 ns ... ~17 s. */
+#define HOP_BUCKET_FIRST 7
+#define HOP_BUCKET_LAST	 33
+
+static void write_packet_hops(struct model *m, FILE *out)
+{
+	const struct hop_stats *hs = model__packet_hops(m);
+	int i, j;
+
+	if (!hs)
+		return;
+	family(out, "podscope_packet_hop_seconds", "histogram",
+	       "Latency between consecutive hook points of a traced pod's TCP packets "
+	       "(from -> to, each point@pod|node|other), inside the pod (sidecar <-> app "
+	       "over lo) or not, by direction (c2s: client to server).");
+	for (i = 0; i < hop_stats__nseries(hs); i++) {
+		const struct hop_series *s = hop_stats__series(hs, i);
+		char ns[128], name[256], from[64], to[64], labels[700];
+		uint64_t cum = 0;
+
+		split_pod(s->pod, ns, name, sizeof(ns));
+		snprintf(labels, sizeof(labels),
+			 "namespace=\"%s\",pod=\"%s\",inside_pod=\"%s\",direction=\"%s\","
+			 "from=\"%s\",to=\"%s\"",
+			 ns, name, s->inside_pod ? "true" : "false", s->from_server ? "s2c" : "c2s",
+			 hop_name(s->from_point, s->from_where, from, sizeof(from)),
+			 hop_name(s->to_point, s->to_where, to, sizeof(to)));
+		for (j = 0; j < HOP_BUCKET_FIRST; j++)
+			cum += s->hist[j];
+		for (; j <= HOP_BUCKET_LAST; j++) {
+			cum += s->hist[j];
+			fprintf(out, "podscope_packet_hop_seconds_bucket{%s,le=\"%g\"} %llu\n",
+				labels, (double)(1ULL << (j + 1)) / 1e9, (unsigned long long)cum);
+		}
+		fprintf(out, "podscope_packet_hop_seconds_bucket{%s,le=\"+Inf\"} %llu\n", labels,
+			(unsigned long long)s->count);
+		fprintf(out, "podscope_packet_hop_seconds_sum{%s} %.9f\n", labels,
+			(double)s->sum_ns / 1e9);
+		fprintf(out, "podscope_packet_hop_seconds_count{%s} %llu\n", labels,
+			(unsigned long long)s->count);
+	}
+}
+
 int prom_write(struct model *m, FILE *out)
 {
 	struct side_series *sides = NULL;
@@ -620,6 +669,7 @@ int prom_write(struct model *m, FILE *out)
 	write_resources(model__resources(m), out);
 	write_oncpu(m, out);
 	write_requests(m, out);
+	write_packet_hops(m, out);
 	free(sides);
 	return ferror(out) ? -EIO : 0;
 }

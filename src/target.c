@@ -502,6 +502,15 @@ void target_set__classify(struct target_set *set, const struct sidecar_overrides
 		}
 }
 
+pid_t target_pod__netns_pid(const struct target_pod *pod)
+{
+	for (int c = 0; c < pod->ncontainers; c++)
+		for (int p = 0; p < pod->containers[c].nprocs; p++)
+			if (pod->containers[c].procs[p].netns_ino == pod->netns_ino)
+				return pod->containers[c].procs[p].pid;
+	return 0;
+}
+
 struct target_pod *target_set__find_pod(struct target_set *set, const char *ns_name)
 {
 	const char *slash = strchr(ns_name, '/');

@@ -122,6 +122,9 @@ void target_set__classify(struct target_set *set, const struct sidecar_overrides
 /* Find "namespace/name" (or "name" in namespace "default"). NULL if absent. */
 struct target_pod *target_set__find_pod(struct target_set *set, const char *ns_name);
 
+/* A live process of @pod in the pod's network namespace (to enter it), 0 if none. */
+pid_t target_pod__netns_pid(const struct target_pod *pod);
+
 /* Find the pod and container holding root-namespace PID @pid. false if none. */
 bool target_set__find_pid(struct target_set *set, pid_t pid, struct target_pod **pod,
 			  struct target_container **container);

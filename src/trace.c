@@ -71,6 +71,10 @@ struct pkt_tracer {
 	pkt_event_fn fn;
 	void *ctx;
 	int ncpus;
+	struct btf *btf; /* the kernel's, for drop reason names; loaded on first use */
+	bool btf_tried;
+	const struct btf_type *drop_enum;
+	char reason_buf[48];
 };
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -567,10 +571,39 @@ const char *pkt_tracer__ifname(const struct pkt_tracer *t, uint32_t netns, uint3
 	return buf;
 }
 
+const char *pkt_tracer__drop_reason(struct pkt_tracer *t, uint32_t reason)
+{
+	if (!t->btf_tried) {
+		t->btf_tried = true;
+		t->btf = btf__load_vmlinux_btf();
+		if (t->btf) {
+			int id = btf__find_by_name_kind(t->btf, "skb_drop_reason", BTF_KIND_ENUM);
+
+			t->drop_enum = id > 0 ? btf__type_by_id(t->btf, (__u32)id) : NULL;
+		}
+	}
+	if (t->drop_enum) {
+		const struct btf_enum *v = btf_enum(t->drop_enum);
+		int cnt = btf_vlen(t->drop_enum);
+
+		for (int i = 0; i < cnt; i++, v++)
+			if ((uint32_t)v->val == reason) {
+				const char *s = btf__name_by_offset(t->btf, v->name_off);
+
+				if (s && !strncmp(s, "SKB_DROP_REASON_", 16))
+					s += 16;
+				return s ? s : "?";
+			}
+	}
+	snprintf(t->reason_buf, sizeof(t->reason_buf), "reason_%u", reason);
+	return t->reason_buf;
+}
+
 void pkt_tracer__free(struct pkt_tracer *t)
 {
 	if (!t)
 		return;
+	btf__free(t->btf);
 	ring_buffer__free(t->rb);
 	for (int i = 0; i < t->ntcx; i++)
 		if (t->tcx_fds[i] >= 0)

@@ -62,6 +62,9 @@ const char *pkt_tracer__netns_label(const struct pkt_tracer *t, uint32_t netns, 
 const char *pkt_tracer__ifname(const struct pkt_tracer *t, uint32_t netns, uint32_t ifindex,
 			       char *buf, size_t len);
 
+/* The kernel's name of skb_drop_reason @reason ("NETFILTER_DROP"), from its BTF; else "reason_N". */
+const char *pkt_tracer__drop_reason(struct pkt_tracer *t, uint32_t reason);
+
 /* NULL-safe; detaches everything. */
 void pkt_tracer__free(struct pkt_tracer *t);
 

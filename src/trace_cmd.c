@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <bpf/btf.h>
 
 #include "cli.h"
 #include "flow.h"
@@ -169,16 +168,6 @@ static int parse_args(int argc, char **argv, struct trace_opts *o)
 	return 0;
 }
 
-/* A live process of @pod (to enter its network namespace), 0 if none. */
-static pid_t pod_pid(const struct target_pod *pod)
-{
-	for (int c = 0; c < pod->ncontainers; c++)
-		for (int p = 0; p < pod->containers[c].nprocs; p++)
-			if (pod->containers[c].procs[p].netns_ino == pod->netns_ino)
-				return pod->containers[c].procs[p].pid;
-	return 0;
-}
-
 static void pod_label(const struct target_pod *pod, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", pod->meta.namespace_, pod->meta.name);
@@ -188,10 +177,6 @@ static void pod_label(const struct target_pod *pod, char *buf, size_t len)
 
 struct namer_ctx {
 	struct pkt_tracer *tracer;
-	struct btf *btf;
-	const struct btf_type *drop_enum;
-	bool btf_tried;
-	char buf[48];
 };
 
 static const char *name_netns(void *ctx, uint32_t netns, char *buf, size_t len)
@@ -208,35 +193,11 @@ static const char *name_if(void *ctx, uint32_t netns, uint32_t ifindex, char *bu
 	return pkt_tracer__ifname(n->tracer, netns, ifindex, buf, len);
 }
 
-/* The kernel's name of an skb_drop_reason value, from its BTF. */
 static const char *name_drop(void *ctx, uint32_t reason)
 {
 	struct namer_ctx *n = ctx;
 
-	if (!n->btf_tried) {
-		n->btf_tried = true;
-		n->btf = btf__load_vmlinux_btf();
-		if (n->btf) {
-			int id = btf__find_by_name_kind(n->btf, "skb_drop_reason", BTF_KIND_ENUM);
-
-			n->drop_enum = id > 0 ? btf__type_by_id(n->btf, (__u32)id) : NULL;
-		}
-	}
-	if (n->drop_enum) {
-		const struct btf_enum *v = btf_enum(n->drop_enum);
-		int cnt = btf_vlen(n->drop_enum);
-
-		for (int i = 0; i < cnt; i++, v++)
-			if ((uint32_t)v->val == reason) {
-				const char *s = btf__name_by_offset(n->btf, v->name_off);
-
-				if (s && !strncmp(s, "SKB_DROP_REASON_", 16))
-					s += 16;
-				return s ? s : "?";
-			}
-	}
-	snprintf(n->buf, sizeof(n->buf), "reason_%u", reason);
-	return n->buf;
+	return pkt_tracer__drop_reason(n->tracer, reason);
 }
 
 /* --- collection ------------------------------------------------------------ */
@@ -369,7 +330,7 @@ int cmd_trace(int argc, char **argv)
 				 o.pods[i]);
 			goto out;
 		}
-		if (!pod->netns_ino || !pod_pid(pod)) {
+		if (!pod->netns_ino || !target_pod__netns_pid(pod)) {
 			pr_error("pod '%s' has no running process on this node: no network "
 				 "namespace to trace",
 				 o.pods[i]);
@@ -389,7 +350,7 @@ int cmd_trace(int argc, char **argv)
 	nctx.tracer = t;
 	for (i = 0; i < set.npods; i++) {
 		struct target_pod *pod = &set.pods[i];
-		pid_t pid = pod_pid(pod);
+		pid_t pid = target_pod__netns_pid(pod);
 		int e;
 
 		if (!pid)
@@ -493,7 +454,6 @@ int cmd_trace(int argc, char **argv)
 out:
 	flow_table__free(ft);
 	pkt_tracer__free(t);
-	btf__free(nctx.btf);
 	free(keep);
 	target_set__free(&set);
 	return rc;

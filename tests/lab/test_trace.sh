@@ -8,7 +8,8 @@
 # apps' known delays (ground truth); a packet dropped by a lab iptables rule
 # ends in kfree_skb with NETFILTER_DROP in the pod; sampling drops
 # connections; bad input fails with one line; nothing stays attached after
-# SIGINT, SIGTERM or SIGKILL.
+# SIGINT, SIGTERM or SIGKILL; with redirect acceleration the inside-pod data
+# packets disappear from the stack while the handshake and teardown remain.
 set -u
 . "$(dirname "$0")/../integration/lib.sh"
 LAB=$ROOT/lab/podscope-lab
@@ -17,6 +18,7 @@ TMP=$(mktemp -d)
 DROP_RULE=(INPUT -p tcp -d 198.18.0.11 --dport 9999 -j DROP)
 cleanup() {
 	[ -n "${TRACE_PID:-}" ] && kill "$TRACE_PID" 2>/dev/null
+	[ -n "${ACCEL_PID:-}" ] && kill -9 "$ACCEL_PID" 2>/dev/null
 	nsenter --net=/run/netns/psl-reviews iptables -D "${DROP_RULE[@]}" 2>/dev/null
 	"$LAB" down >/dev/null 2>&1
 	rm -rf "$TMP"
@@ -189,6 +191,71 @@ for sig in INT TERM KILL; do
 	for _ in $(seq 40); do [ "$(tcx_links)" -eq "$tcx_before" ] && break; sleep 0.1; done
 	check_eq "after SIG$sig: no tcx link left" "$tcx_before" "$(tcx_links)"
 done
+# --- 6. redirect acceleration: inside-pod data leaves the stack ------------------
+# With `podscope accel run` on reviews, the sidecar -> app hop (lo, 127.0.0.1:9080)
+# sends its bytes socket to socket (docs/accel.md): the connection's handshake and
+# teardown still cross lo, its data packets do not. Same request, with and without.
+# Pooling off: every request opens a fresh sidecar -> app connection, so both runs
+# see its SYN (only connections opened while accelerated are redirected).
+"$LAB" pooling reviews off >/dev/null
+"$LAB" status --json >"$TMP/pods.json" # new processes, same pod
+ACCEL_PID=
+accel_on() {
+	"$PODSCOPE" accel run --pods-file "$TMP/pods.json" --pod default/reviews --json \
+		>"$TMP/accel.json" 2>"$TMP/accel.err" &
+	ACCEL_PID=$!
+	for _ in $(seq 100); do
+		[ "$(bpftool link show | grep -c 'attach_type cgroup_sock_ops')" -ge 1 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+# inside-pod flows to the app opened in the window (they have a SYN): "handshake data teardown"
+INNEW='[.flows[] | select(.inside_pod and .server == "127.0.0.1:9080" and ([.packets[] | select(.flags == "SYN")] | length > 0))]'
+inside_counts() {
+	jq -r "$INNEW | [length, ([.[].packets[] | select(.phase == \"handshake\")] | length),
+		([.[].packets[] | select(.phase == \"data\")] | length),
+		([.[].packets[] | select(.phase == \"teardown\")] | length)] | @tsv" "$1"
+}
+for mode in plain accel; do
+	if [ "$mode" == accel ]; then check "accel: attached to reviews" accel_on; fi
+	start_trace "$TMP/a-$mode.json" --pod default/reviews --duration 3s --json
+	check_eq "$mode: curl through the chain" 200 "$(lgcurl -s -o /dev/null -w '%{http_code}' http://198.18.0.11:9080/)"
+	wait_trace
+	read -r n_conn n_hs n_data n_fin <<<"$(inside_counts "$TMP/a-$mode.json")"
+	diag "$mode: sidecar -> app connections opened ${n_conn:-?}; packets: handshake ${n_hs:-?}, data ${n_data:-?}, teardown ${n_fin:-?}"
+	check "$mode: one new sidecar -> app connection, handshake on lo (SYN, SYN|ACK, ACK)" \
+		test "${n_conn:-0}" -ge 1 -a "${n_hs:-0}" -ge 3
+	check "$mode: its teardown on lo too" test "${n_fin:-0}" -ge 2
+	if [ "$mode" == plain ]; then
+		check "plain: its request and response are data packets on lo (> 0)" test "${n_data:-0}" -gt 0
+		plain_data=${n_data:-0}
+	else
+		check_eq "accel: no data packet on lo (was $plain_data without)" 0 "${n_data:-x}"
+		check "accel: the outside flow still carries data (loadgen -> reviews)" \
+			jq -e "$OUT | .phases.data.packets >= 2" "$TMP/a-$mode.json"
+	fi
+done
+kill -INT "$ACCEL_PID"
+wait "$ACCEL_PID"
+check_eq "accel: exits 0 on SIGINT" 0 $?
+ACCEL_PID=
+check "accel: the bytes went socket to socket (messages_redirected > 0)" \
+	jq -e '.messages_redirected > 0 and .redirect_failed == 0' "$TMP/accel.json"
+# The sockops link goes at once; connections already redirected keep
+# ps_accel_msg and the sockhash until they close: the pod restart in
+# `pooling on` closes every one of them.
+for _ in $(seq 30); do [ "$(bpftool link show | grep -c 'attach_type cgroup_sock_ops')" -eq 0 ] && break; sleep 0.1; done
+check_eq "accel stopped: no sockops link left" 0 "$(bpftool link show | grep -c 'attach_type cgroup_sock_ops')"
+"$LAB" pooling reviews on >/dev/null
+for _ in $(seq 100); do
+	[ "$(bpftool prog show | grep -c ' name ps_')" -eq 0 ] && [ "$(bpftool map show | grep -c ' name accel_')" -eq 0 ] && break
+	sleep 0.1
+done
+check_eq "accel stopped, pod connections closed: no BPF program of ours" 0 "$(bpftool prog show | grep -c ' name ps_')"
+check_eq "... and no accel map" 0 "$(bpftool map show | grep -c ' name accel_')"
+check_eq "... and no tcx link left" "$tcx_before" "$(tcx_links)"
+
 check_eq "the chain still works after all that" 200 \
 	"$(lgcurl -s -o /dev/null -w '%{http_code}' http://198.18.0.11:9080/)"
 
