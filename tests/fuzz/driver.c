@@ -24,7 +24,8 @@
 #define SEEDS_MAX 4096
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-void __sanitizer_set_death_callback(void (*callback)(void));
+/* ASan's; weak so that the driver also links without a sanitizer */
+void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 
 struct seed {
 	uint8_t *data;
@@ -196,7 +197,8 @@ int main(int argc, char **argv)
 	cur = malloc(max_len);
 	if (!cur || !nseeds)
 		return 1;
-	__sanitizer_set_death_callback(save_crash);
+	if (__sanitizer_set_death_callback)
+		__sanitizer_set_death_callback(save_crash);
 	signal(SIGABRT, on_abort);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 

@@ -144,6 +144,19 @@ def seeds():
         cuts += call(d, data[start:])
     yield "crlf_cuts", cuts
 
+    # lines longer than the parser keeps, over sampled calls
+    longline = (b"GET /q/" + b"5" * 400 + b"?x=1 HTTP/1.0\r\nCookie: " + b"6" * 700 +
+                b"\r\nContent-Length: 4\r\n\r\nbody")
+    longresp = b"HTTP/1.1 200 " + b"O" * 400 + b"\r\nContent-Length: 0\r\n\r\n"
+    yield "long_lines", (b"".join(call(REQ, longline[i:i + 200]) for i in range(0, len(longline), 200)) +
+                         b"".join(call(RESP, longresp[i:i + 200]) for i in range(0, len(longresp), 200)))
+
+    # more requests in flight than the method FIFO holds
+    deep = b"".join(b"HEAD /%d HTTP/1.1\r\n\r\n" % i for i in range(40))
+    yield "deep_pipeline", (whole(REQ, deep) +
+                            b"".join(whole(RESP, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n")
+                                     for _ in range(10)))
+
     yield "detect_only", (call(REQ, b"OPTIONS * HTTP/1.1\r\n\r\n", 0, True) +
                           call(REQ, b"GET http://h:8080/p/123?q HTTP/1.1\r\n\r\n", 0, True) +
                           call(RESP, b"HTTP/1.1 200 ", 0, True))
