@@ -50,8 +50,14 @@ TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 SAN_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests-san/%,$(TEST_SRCS))
 
+# Fuzz targets: tests/fuzz/fuzz_<name>.c fuzzes src/<name>.c on its own.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -iquote src \
+	-fno-sanitize-recover=all
+
 FORMAT_SRCS := $(wildcard src/*.c src/*.h include/*.h bpf/*.bpf.c bpf/*.bpf.h tests/tools/*.c bench/*.c \
-	tests/unit/*.c tests/unit/*.h lab/app/*.c)
+	tests/unit/*.c tests/unit/*.h tests/fuzz/*.c lab/app/*.c)
 
 ifeq ($(V),1)
 Q =
@@ -64,7 +70,7 @@ endif
 .PHONY: all
 all: $(OUTPUT)/podscope $(OUTPUT)/podscope-labapp $(OUTPUT)/pingpong $(OUTPUT)/otlp-send
 
-$(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/san $(OUTPUT)/tests $(OUTPUT)/tests-san:
+$(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/san $(OUTPUT)/tests $(OUTPUT)/tests-san $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
 # --- kernel side -----------------------------------------------------------
@@ -161,6 +167,27 @@ $(OUTPUT)/tests-san/%: tests/unit/%.c $(OUTPUT)/libpodscope-san.a $(wildcard tes
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_CFLAGS) -Itests/unit $< $(OUTPUT)/libpodscope-san.a \
 		$(LDLIBS) -lcmocka -o $@
 
+# libFuzzer when clang has its runtime (Debian: libclang-rt-dev), else the
+# standalone driver (tests/fuzz/driver.c) under ASan/UBSan with $(CC).
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/%.c tests/fuzz/driver.c $(wildcard src/*.h) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)if printf 'int LLVMFuzzerTestOneInput(const char *d, long n)\n{ return d && n; }\n' | \
+		$(CLANG) -x c -fsanitize=fuzzer - -o $@.probe >/dev/null 2>&1; then \
+		rm -f $@.probe; \
+		$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< src/$*.c -o $@; \
+	else \
+		rm -f $@.probe; \
+		echo "  (no libFuzzer runtime in $(CLANG): standalone driver)"; \
+		$(CC) $(FUZZ_CFLAGS) $(SAN_CFLAGS) $< src/$*.c tests/fuzz/driver.c -o $@; \
+	fi
+
+.PHONY: fuzz fuzz-run
+fuzz: $(FUZZERS)
+
+# A bounded run (FUZZ_SECONDS per target, default 40) from the seed corpora.
+fuzz-run: fuzz
+	$(Q)OUTPUT=$(OUTPUT) tests/fuzz/run.sh
+
 # `make test` is the one command CI runs on a fresh machine: it installs what
 # is missing, then re-enters make so pkg-config sees the installed libraries.
 .PHONY: test test-all test-unit test-san test-integration
@@ -168,7 +195,7 @@ test:
 	$(Q)tools/install-deps.sh --if-missing
 	$(Q)$(MAKE) --no-print-directory test-all
 
-test-all: all format-check $(TESTS) $(SAN_TESTS) $(OUTPUT)/podscope-san
+test-all: all format-check $(TESTS) $(SAN_TESTS) $(OUTPUT)/podscope-san fuzz
 	$(Q)OUTPUT=$(OUTPUT) tests/run-all.sh
 
 test-unit: $(TESTS)

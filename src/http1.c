@@ -14,7 +14,10 @@
  *
  * A message is reported when its header block ends, or - when a gap cuts its
  * headers - at the gap, with what was seen (body_bytes -1 unless a
- * Content-Length was already read). Requests push their method on a small
+ * Content-Length was already read). body_bytes is the length of the body
+ * that follows: 0 for requests without one and for responses that cannot
+ * have one (HEAD, 1xx, 204, 304), -1 for chunked, to-the-close, cut or
+ * tunnelled ones. Requests push their method on a small
  * per-connection FIFO that the response side reads to know HEAD and CONNECT
  * and to fill the response's method.
  *
@@ -376,6 +379,12 @@ static enum h1_verdict sample_verdict(enum proto_dir dir, const uint8_t *data, s
 	return parse_start_line(dir, (const char *)data, n, lf != NULL, out);
 }
 
+/*
+ * h1_detect - a start line, or a prefix of one long enough to tell: a known
+ * method, a space and the start of a target ('/', '*', "scheme://", or an
+ * authority for CONNECT), or "HTTP/1.x NNN". A line that ends (LF) within
+ * @len must be whole and valid.
+ */
 static bool h1_detect(enum proto_dir dir, const uint8_t *data, size_t len)
 {
 	struct h1_start st;

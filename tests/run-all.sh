@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run every suite: unit tests (cmocka), the same under ASan/UBSan, and the
-# integration tests (root; the pod lab). Continues past a failing suite so one
-# run shows everything, and ends with one "N passed, M failed" line.
+# Run every suite: unit tests (cmocka), the same under ASan/UBSan, a bounded
+# fuzz run of the parsers (tests/fuzz/run.sh, FUZZ_SECONDS per target), and
+# the integration tests (root; the pod lab). Continues past a failing suite so
+# one run shows everything, and ends with one "N passed, M failed" line.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUTPUT:-$ROOT/build}
@@ -36,6 +37,7 @@ mapfile -t san < <(ls "$OUT"/tests-san/test_* 2>/dev/null)
 suite unit tests/run-unit.sh "${unit[@]}"
 suite "unit (ASan/UBSan)" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run-unit.sh "${san[@]}"
+suite "fuzz (bounded)" env OUTPUT="$OUT" tests/fuzz/run.sh
 for t in tests/integration/test_*.sh tests/lab/test_*.sh; do
 	[ -x "$t" ] || continue
 	suite "$t" "$t"

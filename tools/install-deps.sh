@@ -11,6 +11,7 @@ PACKAGES=(
 	libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libyaml-dev
 	# tests and format
 	libcmocka-dev clang-format jq openssl python3 prometheus chromium nodejs
+	libclang-rt-dev # clang's libFuzzer runtime, for `make fuzz`
 	# (npm comes with the machine's Node.js; Debian's npm package conflicts with it)
 	# the pod lab and its load
 	iproute2 iptables util-linux procps psmisc curl nginx-light haproxy wrk iperf3
