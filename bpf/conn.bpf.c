@@ -140,8 +140,10 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 * 1024 * 1024);
+	__uint(max_entries, 16 * 1024 * 1024);
 } payload_samples SEC(".maps");
+
+#define SAMPLE_WAKEUP_BYTES (2 * 1024 * 1024)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -891,7 +893,15 @@ static __always_inline void sample_call(struct conn_state *c, __u64 skaddr, __u8
 	e->pad[0] = e->pad[1] = 0;
 	__builtin_memcpy(e->laddr, c->laddr, 16);
 	__builtin_memcpy(e->raddr, c->raddr, 16);
-	bpf_ringbuf_submit(e, 0);
+	/*
+	 * Wake the reader only once a batch has built up: a wakeup per sample
+	 * would cost the node a context switch per request boundary. User space
+	 * also drains the buffer on its own every poll interval.
+	 */
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&payload_samples, BPF_RB_AVAIL_DATA) >
+					      SAMPLE_WAKEUP_BYTES
+				      ? BPF_RB_FORCE_WAKEUP
+				      : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline int on_sys_exit(long nr)

@@ -315,7 +315,20 @@ int conn_tracer__poll(struct conn_tracer *t, int timeout_ms)
 {
 	int n = ring_buffer__poll(t->rb, timeout_ms);
 
-	return n == -EINTR ? 0 : n;
+	if (n == -EINTR)
+		n = 0;
+	if (n < 0)
+		return n;
+	/* payload samples do not wake us until a batch builds up: drain them now */
+	if (t->opts.sample_fn) {
+		int m = ring_buffer__consume(t->rb);
+
+		if (m < 0 && m != -EINTR)
+			return m;
+		if (m > 0)
+			n += m;
+	}
+	return n;
 }
 
 static void metrics_sum(struct side_metrics *dst, const struct side_metrics *src)
