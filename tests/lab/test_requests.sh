@@ -98,12 +98,16 @@ check_eq "delay: nothing lost" "0 0 0" \
 	"$(jv "$TMP/d.json" '.lost.requests | "\(.payload_samples_ringbuf) \(.orphan_responses) \(.unmatched_upstream)"')"
 
 # --- 2. haproxy's own timers, wrk with 16 connections, pooling on and off -------
-compare_haproxy() { # compare_haproxy LABEL PREFIX DURATION
-	local label=$1 prefix=$2 dur=$3 off sum
+# Counts are checked at 16 connections (saturating the 2 CPUs); timings at 4,
+# where haproxy's own clock is trustworthy: it reads the time once per event-loop
+# pass and reports whole milliseconds, so under saturation its Ta/Tr drift by a
+# loop pass — the ground truth's limit, not podscope's.
+compare_haproxy() { # compare_haproxy LABEL PREFIX DURATION CONNECTIONS
+	local label=$1 prefix=$2 dur=$3 conns=$4 off sum
 	wrk_script "$prefix" 4000
 	start_watch "$TMP/$label.json" 9s --pod default/ratings --json --requests-out "$TMP/$label.jsonl"
 	off=$(stat -c %s "$LOG_RATINGS")
-	in_loadgen wrk -t1 -c16 -d"$dur" -s "$TMP/req.lua" http://198.18.0.12:9080/ >"$TMP/$label.wrk" 2>&1
+	in_loadgen wrk -t1 -c"$conns" -d"$dur" -s "$TMP/req.lua" http://198.18.0.12:9080/ >"$TMP/$label.wrk" 2>&1
 	wait_watch
 	check_eq "$label: watch exits 0" 0 $?
 	log_since "$LOG_RATINGS" "$off" >"$TMP/$label.log"
@@ -114,24 +118,27 @@ compare_haproxy() { # compare_haproxy LABEL PREFIX DURATION
 	check "$label: stitched >= 99.5 % of the access log's requests" ge "$(jv "$sum" .matched_fraction)" 0.995
 	check_eq "$label: no record without an access-log line" 0 "$(jv "$sum" .extra_records)"
 	check_eq "$label: no request stitched twice" 0 "$(jv "$sum" .duplicates)"
+	check_eq "$label: app part never below the injected delay" 0 "$(jv "$sum" .app_below_delay)"
+	check_eq "$label: parts sum to the total" 0 "$(jv "$sum" .parts_not_summing)"
+	[ "$conns" -le 4 ] || return 0
 	check "$label: |haproxy Ta-Tr - sidecar| p50 <= 0.5 ms" le "$(jv "$sum" .sidecar_diff_p50_ms)" 0.5
 	check "$label: |haproxy Ta-Tr - sidecar| p99 <= 2 ms" le "$(jv "$sum" .sidecar_diff_p99_ms)" 2
 	check "$label: |haproxy Tr - app| p50 <= 1 ms" le "$(jv "$sum" .app_tr_diff_p50_ms)" 1
 	check "$label: |haproxy Tr - app| p99 <= 2 ms" le "$(jv "$sum" .app_tr_diff_p99_ms)" 2
-	check_eq "$label: app part never below the injected delay" 0 "$(jv "$sum" .app_below_delay)"
-	check_eq "$label: parts sum to the total" 0 "$(jv "$sum" .parts_not_summing)"
 }
-compare_haproxy pooled /pooled/ 4s
+compare_haproxy pooled /pooled/ 4s 16
 sum=$TMP/pooled.sum
 check "pooled: few new upstream connections (pooling)" le "$(jv "$sum" .new_upstream_connections)" 16
 "$LAB" pooling ratings off >/dev/null 2>&1
 "$LAB" status --json >"$TMP/pods.json" # new pids
-compare_haproxy unpooled /unpooled/ 4s
+compare_haproxy pooled-c4 /pooled-c4/ 4s 4
+compare_haproxy unpooled /unpooled/ 4s 16
 sum=$TMP/unpooled.sum
 check_eq "unpooled: every request opened its upstream connection" "$(jv "$sum" .matched)" \
 	"$(jv "$sum" .new_upstream_connections)"
 check "unpooled: upstream connect time measured" \
 	ge "$(jv "$TMP/unpooled.json" '.requests[] | select(.pod == "default/ratings") | .upstream_connect.count')" 1000
+compare_haproxy unpooled-c4 /unpooled-c4/ 4s 4
 "$LAB" pooling ratings on >/dev/null 2>&1
 "$LAB" status --json >"$TMP/pods.json"
 
