@@ -41,8 +41,17 @@ watch_pid=$!
 sleep 1.5 # attach
 "$LAB" load --duration 5s --connections 8
 wait "$watch_pid"
-step "what podscope measured on each edge (client and server side of every hop)"
+step "what podscope measured on each edge (client and server side of every hop), and per HTTP request what each sidecar added"
 cat "$TMPDIR_DEMO/watch.txt"
+
+step "podscope trace: one request's packets into the reviews pod, hop by hop (first flow)"
+"$PODSCOPE" trace --pods-file "$TMPDIR_DEMO/pods.json" --pod default/reviews --duration 3s \
+	--show-packets 3 >"$TMPDIR_DEMO/trace.txt" &
+trace_pid=$!
+sleep 1.5 # attach
+nsenter --net=/run/netns/psl-loadgen curl -s -o /dev/null http://198.18.0.11:9080/
+wait "$trace_pid"
+sed -n '/ flows, /,$p' "$TMPDIR_DEMO/trace.txt" | head -40
 
 step "the pods as a Kubernetes PodList (lab status --json)"
 "$LAB" status --json | jq -c '.items[] | {pod: "\(.metadata.namespace)/\(.metadata.name)", ip: .status.podIP, containers: [.spec.containers[].name]}'

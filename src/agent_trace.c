@@ -140,27 +140,6 @@ int agent_tracer__tcx_links(const struct agent_tracer *t)
 	       pkt_tracer__point(t->tracer, TPT_tc_egress)->links;
 }
 
-static const char *name_netns(void *ctx, uint32_t netns, char *buf, size_t len)
-{
-	struct agent_tracer *t = ctx;
-
-	return pkt_tracer__netns_label(t->tracer, netns, buf, len);
-}
-
-static const char *name_if(void *ctx, uint32_t netns, uint32_t ifindex, char *buf, size_t len)
-{
-	struct agent_tracer *t = ctx;
-
-	return pkt_tracer__ifname(t->tracer, netns, ifindex, buf, len);
-}
-
-static const char *name_drop(void *ctx, uint32_t reason)
-{
-	struct agent_tracer *t = ctx;
-
-	return pkt_tracer__drop_reason(t->tracer, reason);
-}
-
 static bool flow_touches(const struct flow *f, uint32_t netns)
 {
 	for (int p = 0; p < f->npackets; p++)
@@ -172,13 +151,14 @@ static bool flow_touches(const struct flow *f, uint32_t netns)
 
 void agent_tracer__flush(struct agent_tracer *t, struct model *m)
 {
-	struct flow_namer nm = {name_netns, name_if, name_drop, t};
+	struct flow_namer nm;
 	uint64_t kstats[TSTAT__COUNT] = {0};
 	struct flow_stats fs;
 	int i, n;
 
 	if (!t || !t->ft)
 		return;
+	pkt_tracer__namer(t->tracer, &nm);
 	pkt_tracer__poll(t->tracer, 0);
 	flow_table__assemble(t->ft);
 	flow_table__stats(t->ft, &fs);

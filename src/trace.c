@@ -33,6 +33,7 @@
 
 #include "log.h"
 #include "probe_select.h"
+#include "flow.h"
 #include "trace.h"
 #include "trace.skel.h"
 #include "trace_points.h"
@@ -612,4 +613,27 @@ void pkt_tracer__free(struct pkt_tracer *t)
 		bpf_link__destroy(t->links[i]);
 	trace_bpf__destroy(t->skel);
 	free(t);
+}
+
+static const char *namer_netns(void *ctx, uint32_t netns, char *buf, size_t len)
+{
+	return pkt_tracer__netns_label(ctx, netns, buf, len);
+}
+
+static const char *namer_if(void *ctx, uint32_t netns, uint32_t ifindex, char *buf, size_t len)
+{
+	return pkt_tracer__ifname(ctx, netns, ifindex, buf, len);
+}
+
+static const char *namer_drop(void *ctx, uint32_t reason)
+{
+	return pkt_tracer__drop_reason(ctx, reason);
+}
+
+void pkt_tracer__namer(struct pkt_tracer *t, struct flow_namer *out)
+{
+	out->netns = namer_netns;
+	out->ifname = namer_if;
+	out->drop_reason = namer_drop;
+	out->ctx = t;
 }

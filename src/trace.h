@@ -65,6 +65,10 @@ const char *pkt_tracer__ifname(const struct pkt_tracer *t, uint32_t netns, uint3
 /* The kernel's name of skb_drop_reason @reason ("NETFILTER_DROP"), from its BTF; else "reason_N". */
 const char *pkt_tracer__drop_reason(struct pkt_tracer *t, uint32_t reason);
 
+struct flow_namer;
+/* A flow_namer (flow.h) that names netns, devices and drop reasons through @t. */
+void pkt_tracer__namer(struct pkt_tracer *t, struct flow_namer *out);
+
 /* NULL-safe; detaches everything. */
 void pkt_tracer__free(struct pkt_tracer *t);
 

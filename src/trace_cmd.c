@@ -173,33 +173,6 @@ static void pod_label(const struct target_pod *pod, char *buf, size_t len)
 	snprintf(buf, len, "%s/%s", pod->meta.namespace_, pod->meta.name);
 }
 
-/* --- names for output ------------------------------------------------------ */
-
-struct namer_ctx {
-	struct pkt_tracer *tracer;
-};
-
-static const char *name_netns(void *ctx, uint32_t netns, char *buf, size_t len)
-{
-	struct namer_ctx *n = ctx;
-
-	return pkt_tracer__netns_label(n->tracer, netns, buf, len);
-}
-
-static const char *name_if(void *ctx, uint32_t netns, uint32_t ifindex, char *buf, size_t len)
-{
-	struct namer_ctx *n = ctx;
-
-	return pkt_tracer__ifname(n->tracer, netns, ifindex, buf, len);
-}
-
-static const char *name_drop(void *ctx, uint32_t reason)
-{
-	struct namer_ctx *n = ctx;
-
-	return pkt_tracer__drop_reason(n->tracer, reason);
-}
-
 /* --- collection ------------------------------------------------------------ */
 
 static void on_event(void *ctx, const struct pkt_event *e)
@@ -297,8 +270,7 @@ static int64_t mono_to_unix_ns(void)
 int cmd_trace(int argc, char **argv)
 {
 	struct trace_opts o = {0};
-	struct namer_ctx nctx = {0};
-	struct flow_namer nm = {name_netns, name_if, name_drop, &nctx};
+	struct flow_namer nm = {0};
 	struct pkt_tracer_opts topts = {0};
 	struct pkt_tracer *t = NULL;
 	struct flow_table *ft = NULL;
@@ -347,7 +319,7 @@ int cmd_trace(int argc, char **argv)
 	t = pkt_tracer__new(&topts, on_event, ft);
 	if (!t)
 		goto out;
-	nctx.tracer = t;
+	pkt_tracer__namer(t, &nm);
 	for (i = 0; i < set.npods; i++) {
 		struct target_pod *pod = &set.pods[i];
 		pid_t pid = target_pod__netns_pid(pod);
