@@ -55,7 +55,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TSTAT__COUNT);
+	__uint(max_entries, PSTAT__COUNT);
 	__type(key, __u32);
 	__type(value, __u64);
 } trace_stats SEC(".maps");
@@ -88,15 +88,15 @@ static __always_inline bool addr_watched(const __u8 *addr)
 static __always_inline void send(struct pkt_event *e, __u16 point)
 {
 	if (sample_every > 1 && skb_conn_hash(e) % sample_every) {
-		stat_inc(TSTAT_SAMPLED_OUT);
+		stat_inc(PSTAT_SAMPLED_OUT);
 		return;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
 	e->point = point;
 	if (bpf_ringbuf_output(&trace_events, e, sizeof(*e), 0))
-		stat_inc(TSTAT_RINGBUF_DROPS);
+		stat_inc(PSTAT_RINGBUF_DROPS);
 	else
-		stat_inc(TSTAT_EVENTS);
+		stat_inc(PSTAT_EVENTS);
 }
 
 /*
@@ -178,7 +178,7 @@ static __always_inline int on_sock_skb(const struct sk_buff *skb, const struct s
 	if (!in_ns && !addr_watched(e->pkt_saddr) && !addr_watched(e->pkt_daddr))
 		return 0;
 	if (bpf_probe_read_kernel(&cb, sizeof(cb), &skb->cb)) {
-		stat_inc(TSTAT_PARSE_FAIL);
+		stat_inc(PSTAT_PARSE_FAIL);
 		return 0;
 	}
 	e->family = family;

@@ -111,11 +111,11 @@ struct trace_addr_key {
 };
 
 enum trace_stat {
-	TSTAT_RINGBUF_DROPS = 0, /* events lost: ring buffer full */
-	TSTAT_EVENTS,		 /* events sent */
-	TSTAT_SAMPLED_OUT,	 /* target packets skipped by --packet-sample */
-	TSTAT_PARSE_FAIL,	 /* target write-queue skbs whose control block could not be read */
-	TSTAT__COUNT,
+	PSTAT_RINGBUF_DROPS = 0, /* events lost: ring buffer full */
+	PSTAT_EVENTS,		 /* events sent */
+	PSTAT_SAMPLED_OUT,	 /* target packets skipped by --packet-sample */
+	PSTAT_PARSE_FAIL,	 /* target write-queue skbs whose control block could not be read */
+	PSTAT__COUNT,
 };
 
 #endif /* PODSCOPE_TRACE_EVENTS_H */

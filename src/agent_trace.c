@@ -152,7 +152,7 @@ static bool flow_touches(const struct flow *f, uint32_t netns)
 void agent_tracer__flush(struct agent_tracer *t, struct model *m)
 {
 	struct flow_namer nm;
-	uint64_t kstats[TSTAT__COUNT] = {0};
+	uint64_t kstats[PSTAT__COUNT] = {0};
 	struct flow_stats fs;
 	int i, n;
 
@@ -186,7 +186,7 @@ void agent_tracer__flush(struct agent_tracer *t, struct model *m)
 	t->st.intervals++;
 	t->st.events += fs.events;
 	t->st.flows += (uint64_t)n;
-	t->st.lost_ringbuf = kstats[TSTAT_RINGBUF_DROPS];
+	t->st.lost_ringbuf = kstats[PSTAT_RINGBUF_DROPS];
 	t->st.lost_over_cap +=
 		fs.events_over_cap + fs.flows_over_cap + fs.packets_over_cap + fs.hops_over_cap;
 	model__set_packet_stats(m, &t->st);

@@ -2,9 +2,8 @@
 /*
  * The model's part for the packet path of traced pods (podscope run
  * --trace-pod): per-hop latency histograms (hopstats.h) and the last
- * assembled flows as JSON. A header of its own because the packet tracer's
- * event definitions (trace_events.h) and the target tracker's
- * (target_events.h, which model.h needs) cannot share a translation unit.
+ * assembled flows as JSON. A header of its own so that model.h users do not
+ * see the packet tracer's types.
  */
 #ifndef PODSCOPE_MODEL_PACKETS_H
 #define PODSCOPE_MODEL_PACKETS_H

@@ -515,7 +515,7 @@ int pkt_tracer__poll(struct pkt_tracer *t, int timeout_ms)
 	return n == -EINTR ? 0 : n;
 }
 
-int pkt_tracer__stats(struct pkt_tracer *t, uint64_t out[TSTAT__COUNT])
+int pkt_tracer__stats(struct pkt_tracer *t, uint64_t out[PSTAT__COUNT])
 {
 	int fd = bpf_map__fd(t->skel->maps.trace_stats), cpu;
 	uint64_t *vals = calloc((size_t)t->ncpus, sizeof(*vals));
@@ -523,7 +523,7 @@ int pkt_tracer__stats(struct pkt_tracer *t, uint64_t out[TSTAT__COUNT])
 
 	if (!vals)
 		return -ENOMEM;
-	for (key = 0; key < TSTAT__COUNT; key++) {
+	for (key = 0; key < PSTAT__COUNT; key++) {
 		out[key] = 0;
 		if (bpf_map_lookup_elem(fd, &key, vals))
 			continue;

@@ -49,7 +49,7 @@ int pkt_tracer__add_netns(struct pkt_tracer *t, pid_t pid, const char *label, bo
 int pkt_tracer__poll(struct pkt_tracer *t, int timeout_ms);
 
 /* Sums of the kernel-side counters (enum trace_stat). 0 or -errno. */
-int pkt_tracer__stats(struct pkt_tracer *t, uint64_t out[TSTAT__COUNT]);
+int pkt_tracer__stats(struct pkt_tracer *t, uint64_t out[PSTAT__COUNT]);
 
 const struct pkt_point_status *pkt_tracer__point(const struct pkt_tracer *t, unsigned point);
 /* Attach mechanism of the tracepoints: "tp_btf" or "raw_tp". */

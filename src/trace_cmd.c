@@ -275,7 +275,7 @@ int cmd_trace(int argc, char **argv)
 	struct pkt_tracer *t = NULL;
 	struct flow_table *ft = NULL;
 	struct target_set set = {0};
-	uint64_t kstats[TSTAT__COUNT] = {0}, start;
+	uint64_t kstats[PSTAT__COUNT] = {0}, start;
 	struct flow_stats fs;
 	bool *keep = NULL;
 	char err[768], label[POD_NAME_MAX * 2 + 2];
@@ -385,11 +385,11 @@ int cmd_trace(int argc, char **argv)
 			json_array_append_new(flows, flow__json(flow_table__flow(ft, i), &nm));
 		json_object_set_new(doc, "flows", flows);
 		json_object_set_new(lost, "ringbuf",
-				    json_integer((json_int_t)kstats[TSTAT_RINGBUF_DROPS]));
+				    json_integer((json_int_t)kstats[PSTAT_RINGBUF_DROPS]));
 		json_object_set_new(lost, "sampled_out",
-				    json_integer((json_int_t)kstats[TSTAT_SAMPLED_OUT]));
+				    json_integer((json_int_t)kstats[PSTAT_SAMPLED_OUT]));
 		json_object_set_new(lost, "parse_fail",
-				    json_integer((json_int_t)kstats[TSTAT_PARSE_FAIL]));
+				    json_integer((json_int_t)kstats[PSTAT_PARSE_FAIL]));
 		json_object_set_new(lost, "events_over_cap",
 				    json_integer((json_int_t)fs.events_over_cap));
 		json_object_set_new(lost, "flows_over_cap",
@@ -414,9 +414,9 @@ int cmd_trace(int argc, char **argv)
 		printf("\n%d flows, %llu events (lost: %llu ring buffer, %llu over the event cap; "
 		       "%llu sampled out)\n\n",
 		       flow_table__nflows(ft), (unsigned long long)fs.events,
-		       (unsigned long long)kstats[TSTAT_RINGBUF_DROPS],
+		       (unsigned long long)kstats[PSTAT_RINGBUF_DROPS],
 		       (unsigned long long)fs.events_over_cap,
-		       (unsigned long long)kstats[TSTAT_SAMPLED_OUT]);
+		       (unsigned long long)kstats[PSTAT_SAMPLED_OUT]);
 		for (i = 0; i < flow_table__nflows(ft); i++) {
 			flow__print(flow_table__flow(ft, i), &nm, stdout, (int)o.show_packets);
 			putchar('\n');
