@@ -867,8 +867,15 @@ static __always_inline void sample_call(struct conn_state *c, __u64 skaddr, __u8
 	if (n && bpf_probe_read_user(e->data, n, (void *)buf))
 		n = 0;
 	e->sample_len = n;
-	if (c->proto == CONN_PROTO_UNKNOWN && n >= 4)
+	if (c->proto == CONN_PROTO_UNKNOWN && n >= 4) {
 		c->proto = looks_http1(e->data) ? CONN_PROTO_HTTP1 : CONN_PROTO_OTHER;
+		if (c->proto == CONN_PROTO_HTTP1) {
+			struct side_metrics *m = conn_metrics(c);
+
+			if (m)
+				m->http1_conns += 1;
+		}
+	}
 
 	e->ts_ns = now;
 	e->start_ns = start_ns;

@@ -72,6 +72,7 @@ struct model {
 	struct req_stats *reqs; /* NULL until the first stitched request */
 	bool requests_on;
 	struct req_tracker_stats req_lost;
+	uint64_t traces_dropped, traces_failed;
 	struct hop_stats *hops; /* NULL unless packet tracing is on */
 	json_t **flows;		/* ring of the last max_flows flows (JSON) */
 	int max_flows, nflows, flow_next;
@@ -659,7 +660,12 @@ json_t *model__snapshot_json(struct model *m, double window_seconds)
 		json_object_set_new(o, "client", end_json(&e->client, false));
 		json_object_set_new(o, "server", end_json(&e->server, true));
 		json_object_set_new(o, "dialed", json_string(e->dialed));
-		json_object_set_new(o, "protocol", json_string("TCP"));
+		/* HTTP once a sampled connection of either side spoke HTTP/1 */
+		json_object_set_new(o, "protocol",
+				    json_string(e->client_side.http1_conns ||
+								e->server_side.http1_conns
+							? "HTTP"
+							: "TCP"));
 		json_object_set_new(o, "client_side",
 				    e->has_client_side
 					    ? metrics_json(m, &e->client_side, true,
@@ -711,6 +717,10 @@ json_t *model__snapshot_json(struct model *m, double window_seconds)
 				  (json_int_t)q->parse_lost_sync, "parser_resyncs",
 				  (json_int_t)q->parse_resyncs, "not_http_connections",
 				  (json_int_t)q->not_http, "stitched", (json_int_t)q->requests));
+		json_object_set_new(json_object_get(lost, "requests"), "traces_dropped",
+				    json_integer((json_int_t)m->traces_dropped));
+		json_object_set_new(json_object_get(lost, "requests"), "traces_failed",
+				    json_integer((json_int_t)m->traces_failed));
 	}
 	json_object_set_new(root, "lost", lost);
 	json_object_set_new(root, "probes",
@@ -783,8 +793,10 @@ void model__write_csv(struct model *m, FILE *out)
 			fprintf(out, "%u,", e->server.port);
 			csv_field(out, e->dialed);
 			fprintf(out,
-				",TCP,%s,%llu,%llu,%s,%llu,%llu,%s,%llu,%llu,%llu,%llu,%llu,"
+				",%s,%s,%llu,%llu,%s,%llu,%llu,%s,%llu,%llu,%llu,%llu,%llu,"
 				"%llu,%llu,%llu,%llu,%llu,%llu\n",
+				e->client_side.http1_conns || e->server_side.http1_conns ? "HTTP"
+											 : "TCP",
 				s ? "server" : "client", (unsigned long long)x->write_count,
 				(unsigned long long)x->write_bytes, wns,
 				(unsigned long long)x->read_count,
@@ -895,6 +907,12 @@ int model__on_request(struct model *m, const struct req_record *r)
 void model__set_request_lost(struct model *m, const struct req_tracker_stats *st)
 {
 	m->req_lost = *st;
+}
+
+void model__set_trace_lost(struct model *m, uint64_t dropped, uint64_t failed)
+{
+	m->traces_dropped = dropped;
+	m->traces_failed = failed;
 }
 
 const struct req_stats *model__requests(const struct model *m)

@@ -1048,6 +1048,12 @@ void otlp_exporter__stats(struct otlp_exporter *ex, struct otlp_exporter_stats *
 /* What is still queued at the deadline is counted as failed and logged. */
 void otlp_exporter__free(struct otlp_exporter *ex, unsigned timeout_ms)
 {
+	otlp_exporter__finish(ex, timeout_ms, NULL);
+}
+
+void otlp_exporter__finish(struct otlp_exporter *ex, unsigned timeout_ms,
+			   struct otlp_exporter_stats *final)
+{
 	if (!ex)
 		return;
 	pthread_mutex_lock(&ex->mu);
@@ -1057,6 +1063,8 @@ void otlp_exporter__free(struct otlp_exporter *ex, unsigned timeout_ms)
 	pthread_mutex_unlock(&ex->mu);
 	curl_multi_wakeup(ex->multi);
 	pthread_join(ex->worker, NULL);
+	if (final)
+		otlp_exporter__stats(ex, final);
 	pthread_cond_destroy(&ex->wake);
 	pthread_mutex_destroy(&ex->mu);
 	exporter_destroy(ex);

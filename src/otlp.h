@@ -124,6 +124,9 @@ int otlp_exporter__submit(struct otlp_exporter *ex, const struct trace_rec *t);
 void otlp_exporter__stats(struct otlp_exporter *ex, struct otlp_exporter_stats *out);
 /* Flush what is queued (waiting at most @timeout_ms), stop the thread, free. NULL-safe. */
 void otlp_exporter__free(struct otlp_exporter *ex, unsigned timeout_ms);
+/* The same, and the final counters in @final (may be NULL) once nothing is in flight. */
+void otlp_exporter__finish(struct otlp_exporter *ex, unsigned timeout_ms,
+			   struct otlp_exporter_stats *final);
 
 /*
  * Jaeger UI JSON upload format: {"data":[{"traceID", "spans":[{"traceID",

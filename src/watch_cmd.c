@@ -284,6 +284,8 @@ struct watch_ctx {
 	int64_t mono_to_unix_ns;
 	uint64_t rng;
 	uint64_t traced;
+	uint64_t traces_dropped, traces_failed;
+	bool closed;
 };
 
 /* true for a fraction @p of calls (xorshift; deterministic for p 0 and 1). */
@@ -406,26 +408,37 @@ static int requests_open(struct watch_ctx *wc, const struct watch_opts *o)
 	return 0;
 }
 
-/* Flush and close the request outputs; reports what the exporters could not deliver. */
+/*
+ * Flush and close the request outputs; what the exporters could not deliver
+ * goes into the model. Idempotent. 0, or 1 when the trace file failed.
+ */
 static int requests_close(struct watch_ctx *wc)
 {
 	int rc = 0;
 
+	if (wc->closed)
+		return 0;
+	wc->closed = true;
 	if (wc->requests_out && wc->requests_out != stdout)
 		fclose(wc->requests_out);
 	wc->requests_out = NULL;
 	if (wc->otlp) {
-		struct otlp_exporter_stats st;
+		struct otlp_exporter_stats st = {0};
 
-		otlp_exporter__free(wc->otlp, 5000);
+		otlp_exporter__finish(wc->otlp, 5000, &st);
 		wc->otlp = NULL;
-		(void)st;
+		wc->traces_dropped += st.dropped;
+		wc->traces_failed += st.failed;
+		if (st.dropped || st.failed)
+			pr_warn("OTLP export: %llu traces dropped (queue full), %llu not delivered",
+				(unsigned long long)st.dropped, (unsigned long long)st.failed);
 	}
 	if (wc->jaeger) {
 		uint64_t dropped = 0;
 
 		rc = jaeger_file__close(wc->jaeger, &dropped) ? 1 : 0;
 		wc->jaeger = NULL;
+		wc->traces_dropped += dropped;
 		if (dropped)
 			pr_warn("trace file: %llu traces over the limit were not written",
 				(unsigned long long)dropped);
@@ -442,7 +455,7 @@ int cmd_watch(int argc, char **argv)
 	uint64_t start, next_draw;
 	bool *keep = NULL, live;
 	char err[768];
-	int rc, i;
+	int rc, i, trace_file_rc = 0;
 
 	rc = parse_args(argc, argv, &o);
 	if (rc)
@@ -538,6 +551,9 @@ int cmd_watch(int argc, char **argv)
 	watchset__poll(ws, 0);
 	conn_tracer__poll(wc.conn, 0);
 	requests_refresh(&wc);
+	if (requests_close(&wc))
+		trace_file_rc = 1;
+	model__set_trace_lost(wc.model, wc.traces_dropped, wc.traces_failed);
 	if (!rc)
 		rc = collect__refresh(wc.model, ws, wc.conn);
 	if (rc) {
@@ -562,6 +578,7 @@ int cmd_watch(int argc, char **argv)
 			model__print_table(wc.model, stdout, window, 1000);
 		}
 	}
+	rc = trace_file_rc;
 out:
 	if (requests_close(&wc) && !rc)
 		rc = 1;

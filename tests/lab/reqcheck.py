@@ -82,6 +82,8 @@ def main():
         "app_tr_diff_p50_ms": pct(app_diff, 0.50),
         "app_tr_diff_p99_ms": pct(app_diff, 0.99),
         "app_below_delay": sum(1 for d in app_minus_delay if d < 0),
+        "app_below_delay_by_0_5ms": sum(1 for d in app_minus_delay if d < -0.5),
+        "app_minus_delay_min_ms": min(app_minus_delay) if app_minus_delay else None,
         "app_minus_delay_p50_ms": pct(app_minus_delay, 0.50),
         "parts_not_summing": sums_bad,
         "status_not_200": status_bad,

@@ -29,17 +29,20 @@ LOG_RATINGS=/run/podscope-lab/ratings/istio-proxy.access.log
 LOG_REVIEWS=/run/podscope-lab/reviews/istio-proxy.access.log
 in_loadgen() { nsenter --net=/run/netns/psl-loadgen "$@"; }
 
+# the connection and target programs of a watch
+ours() { bpftool prog show | grep -cE ' name ps_(state|sysent|sysexit|exit|send|recv|retrans|sndrst|rcvrst|drop|fork|exec|cgattach|switch)_'; }
 start_watch() { # start_watch OUTFILE DURATION ARGS...
-	local out=$1 dur=$2 before
+	local out=$1 dur=$2
 	shift 2
-	before=$(bpftool prog show | grep -c ' name ps_')
+	# the previous run's programs are freed after an RCU grace period: let them go first
+	for _ in $(seq 50); do [ "$(ours)" -eq 0 ] && break; sleep 0.1; done
 	"$PODSCOPE" watch --pods-file "$TMP/pods.json" --duration "$dur" "$@" >"$out" 2>"$out.err" &
 	WATCH_PID=$!
 	for _ in $(seq 100); do
-		[ "$(bpftool prog show | grep -c ' name ps_')" -gt "$before" ] && break
+		bpftool prog show | grep -q ' name ps_state_' && break
 		sleep 0.05
 	done
-	sleep 0.3
+	sleep 0.3 # seeding /proc sockets happens right after attach
 }
 wait_watch() {
 	wait "$WATCH_PID"
@@ -118,7 +121,12 @@ compare_haproxy() { # compare_haproxy LABEL PREFIX DURATION CONNECTIONS
 	check "$label: stitched >= 99.5 % of the access log's requests" ge "$(jv "$sum" .matched_fraction)" 0.995
 	check_eq "$label: no record without an access-log line" 0 "$(jv "$sum" .extra_records)"
 	check_eq "$label: no request stitched twice" 0 "$(jv "$sum" .duplicates)"
-	check_eq "$label: app part never below the injected delay" 0 "$(jv "$sum" .app_below_delay)"
+	# the sidecar's write returns after the data reached the app: when the CPUs are saturated
+	# the sidecar can be held up in between, so a few requests show an app part a little
+	# below the delay the app slept
+	check_eq "$label: app part never 0.5 ms below the injected delay" 0 "$(jv "$sum" .app_below_delay_by_0_5ms)"
+	check "$label: app part below the injected delay in <= 0.1 % of requests" \
+		le "$(jv "$sum" .app_below_delay)" "$(($(jv "$sum" .matched) / 1000))"
 	check_eq "$label: parts sum to the total" 0 "$(jv "$sum" .parts_not_summing)"
 	[ "$conns" -le 4 ] || return 0
 	check "$label: |haproxy Ta-Tr - sidecar| p50 <= 0.5 ms" le "$(jv "$sum" .sidecar_diff_p50_ms)" 0.5
@@ -162,6 +170,8 @@ check_eq "chain: reviews access log: outbound lines = podscope's outbound count"
 grep -v '/chain/\|uri="/ratings"' "$TMP/c.log" | cut -c1-200 | while IFS= read -r l; do diag "other log line: $l"; done
 check_eq "chain: outbound requests go upstream to ratings' address" "$N" \
 	"$(jq -r 'select(.pod == "default/reviews" and .direction == "outbound") | .upstream' "$TMP/c.jsonl" | grep -c '^198.18.0.12:9080$')"
+check_eq "chain: the sidecar -> app edge is HTTP" HTTP \
+	"$(jq -r '[.edges[] | select(.client.container == "istio-proxy" and .server.pod == "default/reviews" and .server.container == "app")] | first | .protocol' "$TMP/c.json")"
 check "chain: reviews inbound total covers its outbound call" \
 	ge "$(jv "$TMP/c.json" '.requests[] | select(.pod == "default/reviews" and .direction == "inbound") | .total.p50_ns')" \
 	"$(jv "$TMP/c.json" '.requests[] | select(.pod == "default/reviews" and .direction == "outbound") | .total.p50_ns')"
@@ -186,6 +196,8 @@ check_eq "traces: one OTLP trace per request" "$N" \
 check_eq "traces: k8s resource attributes" "default ratings istio-proxy" \
 	"$(jq -r 'select(.valid == true) | .payload.resourceSpans[0].resource.attributes | from_entries | "\(."k8s.namespace.name".stringValue) \(."k8s.pod.name".stringValue) \(."k8s.container.name".stringValue)"' "$TMP/otlp.jsonl" 2>/dev/null | head -1)" 2>/dev/null
 check_eq "traces: Jaeger file has one trace per request" "$N" "$(jq '.data | length' "$TMP/jaeger.json")"
+check_eq "traces: none dropped or undelivered" "0 0" \
+	"$(jv "$TMP/t.json" '"\(.lost.requests.traces_dropped) \(.lost.requests.traces_failed)"')"
 check_eq "traces: every Jaeger parent reference names a span of the same trace" 0 \
 	"$(jq '[.data[] | . as $t | [$t.spans[].spanID] as $ids | $t.spans[] | .references[] | select((.traceID != $t.traceID) or ((.spanID as $s | $ids | index($s)) == null))] | length' "$TMP/jaeger.json")"
 check_eq "traces: app span inside the upstream span" "$N" \
@@ -204,6 +216,7 @@ in_loadgen curl -s -o /dev/null "http://198.18.0.12:9080/none/1"
 wait_watch
 check_eq "--no-requests: no requests section, no samples" "null null" \
 	"$(jv "$TMP/n.json" '"\(.requests) \(.lost.requests)"')"
+check_eq "--no-requests: edges are plain TCP" TCP "$(jv "$TMP/n.json" '[.edges[].protocol] | unique | join(",")')"
 one_line_fail() {
 	local out rc
 	out=$("$PODSCOPE" watch --pods-file "$TMP/pods.json" --pod default/ratings "$@" 2>&1 >/dev/null)
@@ -213,11 +226,12 @@ one_line_fail() {
 check "bad --trace-sample" one_line_fail --trace-sample 2
 check "bad --otlp-endpoint" one_line_fail --otlp-endpoint ftp://x
 check "--no-requests with --requests" one_line_fail --no-requests --requests
-check "OTLP receiver down: watch still exits 0" \
-	"$PODSCOPE" watch --pods-file "$TMP/pods.json" --pod default/ratings --duration 1s --json \
-	--otlp-endpoint http://127.0.0.1:9 --trace-sample 1
+start_watch "$TMP/down.json" 3s --pod default/ratings --json --otlp-endpoint http://127.0.0.1:9 --trace-sample 1
+for i in 1 2 3; do in_loadgen curl -s -o /dev/null "http://198.18.0.12:9080/down/$i"; done
+wait_watch
+check_eq "OTLP receiver down: watch exits 0" 0 $?
+check_eq "OTLP receiver down: the 3 traces count as not delivered" 3 "$(jv "$TMP/down.json" .lost.requests.traces_failed)"
 # (the connection and target programs; the full leftover check runs after the suite)
-ours() { bpftool prog show | grep -cE ' name ps_(state|sysent|sysexit|exit|send|recv|retrans|sndrst|rcvrst|drop|fork|exec|cgattach|switch)_'; }
 for _ in $(seq 40); do [ "$(ours)" -eq 0 ] && break; sleep 0.1; done # programs are freed after an RCU grace period
 check_eq "nothing of ours left attached" 0 "$(ours)"
 finish

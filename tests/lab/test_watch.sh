@@ -30,12 +30,12 @@ ACCESS_REVIEWS=/run/podscope-lab/reviews/istio-proxy.access.log
 start_watch() { # start_watch OUTFILE DURATION ARGS...
 	local out=$1 dur=$2
 	shift 2
-	local before
-	before=$(bpftool prog show | grep -c ' name ps_')
+	# the previous run's programs are freed after an RCU grace period: let them go first
+	for _ in $(seq 50); do bpftool prog show | grep -q ' name ps_state_' || break; sleep 0.1; done
 	"$PODSCOPE" watch --pods-file "$TMP/pods.json" --duration "$dur" "$@" >"$out" 2>"$out.err" &
 	WATCH_PID=$!
 	for _ in $(seq 100); do
-		[ "$(bpftool prog show | grep -c ' name ps_')" -gt "$before" ] && break
+		bpftool prog show | grep -q ' name ps_state_' && break
 		sleep 0.05
 	done
 	sleep 0.3 # seeding /proc sockets happens right after attach
