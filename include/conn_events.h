@@ -64,7 +64,7 @@ struct side_metrics {
 	__u64 rtt_count, rtt_sum_us;
 	__u64 retransmits, drops, resets, timeouts;
 	__u64 write_untimed, read_untimed; /* calls in progress at attach: bytes, no time */
-	__u64 http1_conns; /* connections whose payload sample looked like HTTP/1 */
+	__u64 http1_conns;		   /* connections whose payload sample looked like HTTP/1 */
 	struct conn_hist write_hist;	   /* ns in the write/send call */
 	struct conn_hist read_hist;	   /* ns in the read/recv call */
 	struct conn_hist connect_hist;	   /* ns from SYN sent to established (client) */
