@@ -59,7 +59,7 @@ struct run_opts {
 	const char *accel_pods[MAX_SELECT];
 	int naccel;
 	bool accel_all, pod_to_pod;
-	bool no_requests, syscall_time;
+	bool no_requests, syscall_time, oncpu;
 	const char *trace_pods[MAX_SELECT];
 	int ntrace;
 	uint64_t packet_sample;
@@ -128,6 +128,8 @@ static const char run_usage[] =
 	"  --no-requests           no HTTP payload sampling: socket metrics only\n"
 	"  --syscall-time          also measure the time inside each read/write call\n"
 	"                          (hooks every syscall of the node: costs more)\n"
+	"  --oncpu                 also measure on-CPU time per container (sched_switch;\n"
+	"                          podscope_container_oncpu_seconds_total)\n"
 	"  --accel                 socket-redirect acceleration for every watched pod\n"
 	"  --accel-pod NS/NAME     ... for this pod (repeatable); at run time:\n"
 	"                          'podscope accel enable|disable|status' (docs/accel.md)\n"
@@ -251,6 +253,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		OPT_P2P,
 		OPT_NO_REQUESTS,
 		OPT_SYSCALL_TIME,
+		OPT_ONCPU,
 		OPT_TRACE_POD,
 		OPT_PACKET_SAMPLE,
 	};
@@ -272,6 +275,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		{"pod-to-pod", no_argument, NULL, OPT_P2P},
 		{"no-requests", no_argument, NULL, OPT_NO_REQUESTS},
 		{"syscall-time", no_argument, NULL, OPT_SYSCALL_TIME},
+		{"oncpu", no_argument, NULL, OPT_ONCPU},
 		{"trace-pod", required_argument, NULL, OPT_TRACE_POD},
 		{"packet-sample", required_argument, NULL, OPT_PACKET_SAMPLE},
 		{"verbose", no_argument, NULL, 'v'},
@@ -348,6 +352,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 			break;
 		case OPT_SYSCALL_TIME:
 			o->syscall_time = true;
+			break;
+		case OPT_ONCPU:
+			o->oncpu = true;
 			break;
 		case OPT_ACCEL_POD:
 			if (o->naccel == MAX_SELECT)
@@ -995,7 +1002,8 @@ int cmd_run(int argc, char **argv)
 	if (a->stats_fd < 0)
 		pr_warn("cannot enable BPF run-time stats (%s): podscope_bpf_program_* stay empty",
 			strerror(errno));
-	a->ws = watchset__new(&a->o.resolve, &a->set, keep, a->o.rescan_ns, on_process, a);
+	a->ws = watchset__new(&a->o.resolve, &a->set, keep, a->o.rescan_ns, on_process, a,
+			      a->o.oncpu ? WATCHSET_ONCPU : 0);
 	if (!a->ws)
 		goto out;
 	a->model = model__new(a->ws, &a->set);

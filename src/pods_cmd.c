@@ -436,7 +436,7 @@ static int follow(const struct pods_opts *o, struct target_set *set, const bool 
 	int rc = 0;
 
 	/* the watchset's first sync reports nothing: the listing above showed it */
-	fc.ws = watchset__new(&o->resolve, set, keep, o->rescan_ns, report, &fc);
+	fc.ws = watchset__new(&o->resolve, set, keep, o->rescan_ns, report, &fc, 0);
 	if (!fc.ws)
 		return -errno;
 	if (!o->json)

@@ -23,6 +23,7 @@ struct tracker {
 	const char *mechanism;
 	tracker_event_fn fn;
 	void *ctx;
+	bool oncpu;
 };
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -36,7 +37,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 }
 
 /* Open, load and attach the programs whose names end in @suffix. */
-static struct targets_bpf *load_variant(const char *suffix, int *errp)
+static struct targets_bpf *load_variant(const char *suffix, bool oncpu, int *errp)
 {
 	struct targets_bpf *skel;
 	struct bpf_program *prog;
@@ -52,7 +53,8 @@ static struct targets_bpf *load_variant(const char *suffix, int *errp)
 		const char *name = bpf_program__name(prog);
 		size_t len = strlen(name);
 
-		bpf_program__set_autoload(prog, len > slen && !strcmp(name + len - slen, suffix));
+		bpf_program__set_autoload(prog, len > slen && !strcmp(name + len - slen, suffix) &&
+							(oncpu || strncmp(name, "ps_switch_", 10)));
 	}
 	err = targets_bpf__load(skel);
 	if (!err)
@@ -65,7 +67,7 @@ static struct targets_bpf *load_variant(const char *suffix, int *errp)
 	return skel;
 }
 
-struct tracker *tracker__new(tracker_event_fn fn, void *ctx)
+struct tracker *tracker__new(tracker_event_fn fn, void *ctx, bool oncpu)
 {
 	struct tracker *t = calloc(1, sizeof(*t));
 	int err = 0;
@@ -74,12 +76,13 @@ struct tracker *tracker__new(tracker_event_fn fn, void *ctx)
 		return NULL;
 	t->fn = fn;
 	t->ctx = ctx;
-	t->skel = probe_force_raw_tp() ? NULL : load_variant("_btf", &err);
+	t->oncpu = oncpu;
+	t->skel = probe_force_raw_tp() ? NULL : load_variant("_btf", oncpu, &err);
 	t->mechanism = "tp_btf";
 	if (!t->skel) {
 		pr_warn("target tracker: tp_btf failed (%s), falling back to raw_tp",
 			strerror(-err));
-		t->skel = load_variant("_raw", &err);
+		t->skel = load_variant("_raw", oncpu, &err);
 		t->mechanism = "raw_tp";
 	}
 	if (!t->skel) {
@@ -173,6 +176,8 @@ int tracker__oncpu(struct tracker *t, uint64_t *out_ns, int n)
 	__u64 *vals;
 	__u32 key;
 
+	if (!t->oncpu)
+		return -ENODATA;
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
 	vals = calloc((size_t)ncpu, sizeof(*vals));

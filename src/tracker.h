@@ -8,6 +8,7 @@
 #ifndef PODSCOPE_TRACKER_H
 #define PODSCOPE_TRACKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -18,11 +19,13 @@ struct tracker;
 typedef void (*tracker_event_fn)(void *ctx, const struct target_event *e);
 
 /*
- * tracker__new - load and attach the target programs.
+ * tracker__new - load and attach the target programs; with @oncpu also the
+ * sched_switch program that measures on-CPU time per container (it runs on
+ * every context switch of the node: opt-in).
  * Returns NULL with errno set when neither tp_btf nor raw_tp works; the
  * reason has been logged once.
  */
-struct tracker *tracker__new(tracker_event_fn fn, void *ctx);
+struct tracker *tracker__new(tracker_event_fn fn, void *ctx, bool oncpu);
 
 /* "tp_btf" or "raw_tp": which mechanism was attached. */
 const char *tracker__mechanism(const struct tracker *t);
@@ -41,7 +44,7 @@ int tracker__stats(struct tracker *t, uint64_t out[TSTAT__COUNT]);
 /*
  * tracker__oncpu - on-CPU nanoseconds of watched containers 0..@n-1 (the
  * container_idx values given to the target maps), summed over CPUs.
- * Returns 0 or -errno.
+ * Returns 0, -ENODATA when on-CPU time is not measured, or -errno.
  */
 int tracker__oncpu(struct tracker *t, uint64_t *out_ns, int n);
 

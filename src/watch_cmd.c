@@ -35,7 +35,7 @@ struct watch_opts {
 	const char *sidecar_names[RESOLVE_MAX_SIDECAR_NAMES];
 	bool json, csv;
 	uint64_t duration_ns, interval_ns, rescan_ns;
-	bool no_requests, requests_lines, sample_all, syscall_time;
+	bool no_requests, requests_lines, sample_all, syscall_time, oncpu;
 	const char *requests_out, *otlp_endpoint, *trace_file;
 	double trace_sample;
 };
@@ -63,6 +63,7 @@ static const char watch_usage[] =
 	"  --rescan D              re-resolve targets every D (default 5s)\n"
 	"  --syscall-time          also measure the time inside each read/write call\n"
 	"                          (hooks every syscall of the node: costs more)\n"
+	"  --oncpu                 also measure on-CPU time per container (sched_switch)\n"
 	"Requests (HTTP/1 through sidecars; see docs/requests.md):\n"
 	"  --requests              print one line per request the sidecars handle\n"
 	"  --requests-out FILE     write one JSON object per request to FILE ('-': stdout)\n"
@@ -95,6 +96,7 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 		OPT_TRACE_SAMPLE,
 		OPT_REQUESTS_ALL,
 		OPT_SYSCALL_TIME,
+		OPT_ONCPU,
 	};
 	static const struct option opts[] = {
 		{"pod", required_argument, NULL, OPT_POD},
@@ -113,6 +115,7 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 		{"trace-sample", required_argument, NULL, OPT_TRACE_SAMPLE},
 		{"requests-all", no_argument, NULL, OPT_REQUESTS_ALL},
 		{"syscall-time", no_argument, NULL, OPT_SYSCALL_TIME},
+		{"oncpu", no_argument, NULL, OPT_ONCPU},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -199,6 +202,9 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 			break;
 		case OPT_SYSCALL_TIME:
 			o->syscall_time = true;
+			break;
+		case OPT_ONCPU:
+			o->oncpu = true;
 			break;
 		case 'v':
 			log_set_level(PS_LOG_DEBUG);
@@ -471,7 +477,8 @@ int cmd_watch(int argc, char **argv)
 	if (rc)
 		goto out;
 	rc = 1;
-	ws = watchset__new(&o.resolve, &set, keep, o.rescan_ns, on_process, &wc);
+	ws = watchset__new(&o.resolve, &set, keep, o.rescan_ns, on_process, &wc,
+			   o.oncpu ? WATCHSET_ONCPU : 0);
 	if (!ws)
 		goto out;
 	wc.ws = ws;

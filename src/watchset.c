@@ -263,7 +263,7 @@ static int rescan(struct watchset *ws)
 
 static struct watchset *watchset_create(const struct resolve_opts *ro, const struct target_set *set,
 					const bool *keep, uint64_t rescan_ns, watchset_proc_fn fn,
-					void *ctx, bool live)
+					void *ctx, bool live, unsigned flags)
 {
 	struct watchset *ws = calloc(1, sizeof(*ws));
 	int i, rc;
@@ -284,7 +284,7 @@ static struct watchset *watchset_create(const struct resolve_opts *ro, const str
 			if (!ws->uids[ws->nuids++])
 				goto nomem;
 		}
-	ws->tracker = live ? tracker__new(on_target_event, ws) : NULL;
+	ws->tracker = live ? tracker__new(on_target_event, ws, flags & WATCHSET_ONCPU) : NULL;
 	if (live && !ws->tracker) {
 		rc = errno;
 		watchset__free(ws);
@@ -306,14 +306,15 @@ nomem:
 }
 
 struct watchset *watchset__new(const struct resolve_opts *ro, const struct target_set *set,
-			       const bool *keep, uint64_t rescan_ns, watchset_proc_fn fn, void *ctx)
+			       const bool *keep, uint64_t rescan_ns, watchset_proc_fn fn, void *ctx,
+			       unsigned flags)
 {
-	return watchset_create(ro, set, keep, rescan_ns, fn, ctx, true);
+	return watchset_create(ro, set, keep, rescan_ns, fn, ctx, true, flags);
 }
 
 struct watchset *watchset__new_offline(const struct target_set *set, const bool *keep)
 {
-	return watchset_create(NULL, set, keep, 0, NULL, NULL, false);
+	return watchset_create(NULL, set, keep, 0, NULL, NULL, false, 0);
 }
 
 int watchset__poll(struct watchset *ws, int timeout_ms)

@@ -43,15 +43,18 @@ typedef void (*watchset_proc_fn)(void *ctx, const char *event, const char *why,
 
 struct watchset;
 
+/* watchset__new flags */
+#define WATCHSET_ONCPU 0x1 /* measure on-CPU time per container (sched_switch) */
+
 /*
  * watchset__new - watch the pods of @set marked in @keep: load the target
  * tracker, put their cgroups and processes in the kernel-side target set.
  * @ro is kept (not copied) for rescans every @rescan_ns (0: never).
- * Returns NULL with errno set (the reason was logged).
+ * @flags: WATCHSET_*. Returns NULL with errno set (the reason was logged).
  */
 struct watchset *watchset__new(const struct resolve_opts *ro, const struct target_set *set,
-			       const bool *keep, uint64_t rescan_ns, watchset_proc_fn fn,
-			       void *ctx);
+			       const bool *keep, uint64_t rescan_ns, watchset_proc_fn fn, void *ctx,
+			       unsigned flags);
 
 /*
  * watchset__new_offline - the same tables from @set and @keep, with no BPF

@@ -72,7 +72,7 @@ ss_before=$(ss_app_bytes reviews)
 cpu_app0=$(cpuacct app)
 cpu_prx0=$(cpuacct istio-proxy)
 # the first run measures the time in each call too (--syscall-time: sys_enter/exit)
-start_watch "$TMP/w1.json" 6s --pod default/reviews --pod default/ratings --json --syscall-time
+start_watch "$TMP/w1.json" 6s --pod default/reviews --pod default/ratings --json --syscall-time --oncpu
 sys_progs() { bpftool prog show | grep -cE ' name ps_sys(ent|exit)_'; }
 check_eq "--syscall-time: sys_enter and sys_exit programs attached" 2 "$(sys_progs)"
 log_before=$(wc -l <"$ACCESS_REVIEWS")
@@ -172,6 +172,7 @@ nsenter --net=/run/netns/psl-reviews iptables -A OUTPUT -p tcp -d 198.18.0.12 --
 	-m statistic --mode random --probability 0.3 -j DROP
 start_watch "$TMP/w2.json" 10s --pod default/reviews --pod default/ratings --json
 check_eq "default: no sys_enter/sys_exit program (no per-syscall cost)" 0 "$(sys_progs)"
+check_eq "default: no sched_switch program (on-CPU time is opt-in)" 0 "$(bpftool prog show | grep -c ' name ps_switch_')"
 for _ in $(seq 40); do curl -s -m 5 -o /dev/null http://198.18.0.11:9080/; done
 wait_watch
 nsenter --net=/run/netns/psl-reviews iptables -D OUTPUT -p tcp -d 198.18.0.12 --dport 9080 \
@@ -187,6 +188,8 @@ check "with the drop rule: drops > 0 with reason NETFILTER_DROP" \
 	jq -e '.client_side.drop_reasons.NETFILTER_DROP > 0 and ([.client_side.drop_reasons[]] | add) == .client_side.drops' <<<"$e"
 e=$(edge "$TMP/w2.json" default/reviews istio-proxy default/reviews app)
 check_eq "the sidecar -> app edge is untouched: 0 drops" 0 "$(jq '.client_side.drops + .server_side.drops' <<<"$e")"
+check_eq "without --oncpu: on-CPU time absent (null), not 0" null \
+	"$(jq -c '[.pods[].containers[].oncpu_ns] | unique | .[0]' "$TMP/w2.json")"
 check_eq "without --syscall-time: call times absent (null), not 0" "null null null" \
 	"$(jq -r '"\(.client_side.write.time_ns) \(.client_side.write.hist) \(.server_side.read.time_ns)"' <<<"$e")"
 
