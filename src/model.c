@@ -909,6 +909,11 @@ void model__set_request_lost(struct model *m, const struct req_tracker_stats *st
 	m->req_lost = *st;
 }
 
+const struct req_tracker_stats *model__request_lost(const struct model *m)
+{
+	return m->requests_on ? &m->req_lost : NULL;
+}
+
 void model__set_trace_lost(struct model *m, uint64_t dropped, uint64_t failed)
 {
 	m->traces_dropped = dropped;
@@ -964,6 +969,11 @@ void model__add_flow_json(struct model *m, json_t *flow)
 void model__set_packet_stats(struct model *m, const struct model_packet_stats *st)
 {
 	m->pkt = *st;
+}
+
+const struct model_packet_stats *model__packet_stats(const struct model *m)
+{
+	return m->hops ? &m->pkt : NULL;
 }
 
 const struct hop_stats *model__packet_hops(const struct model *m)

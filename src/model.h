@@ -88,6 +88,8 @@ int64_t model__oncpu(const struct model *m, int idx);
 void model__enable_requests(struct model *m);
 int model__on_request(struct model *m, const struct req_record *r);
 void model__set_request_lost(struct model *m, const struct req_tracker_stats *st);
+/* NULL when requests are not sampled. */
+const struct req_tracker_stats *model__request_lost(const struct model *m);
 /* Traces the exporters could not deliver: queue full (@dropped), POST failed (@failed). */
 void model__set_trace_lost(struct model *m, uint64_t dropped, uint64_t failed);
 const struct req_stats *model__requests(const struct model *m);

@@ -33,6 +33,8 @@ struct model_packet_stats {
 };
 void model__set_packet_stats(struct model *m, const struct model_packet_stats *st);
 /* NULL when packet tracing is off. */
+const struct model_packet_stats *model__packet_stats(const struct model *m);
+/* NULL when packet tracing is off. */
 const struct hop_stats *model__packet_hops(const struct model *m);
 /* {"schema": "podscope.flows/v1", "flows": [oldest .. newest], ...}; NULL when off. */
 json_t *model__flows_json(const struct model *m);

@@ -55,6 +55,7 @@ static const char *const metric_names[] = {
 	"podscope_edge_rtt_seconds_sum",
 	"podscope_edge_rtt_seconds_count",
 	"podscope_requests_total",
+	"podscope_requests_unanswered_total",
 	"podscope_request_duration_seconds_bucket",
 	"podscope_request_duration_seconds_sum",
 	"podscope_request_duration_seconds_count",
@@ -447,6 +448,41 @@ static void write_resources(const struct resource_sample *r, FILE *out)
 
 /* --- the agent itself ---------------------------------------------------------- */
 
+/* Losses of request stitching and packet tracing, when they run. */
+static void write_lost_more(struct model *m, FILE *out)
+{
+	const struct req_tracker_stats *q = model__request_lost(m);
+	const struct model_packet_stats *p = model__packet_stats(m);
+	const struct {
+		const char *reason;
+		uint64_t v;
+	} rows[] = {
+		{"requests_unmatched_upstream", q ? q->unmatched_upstream : 0},
+		{"requests_orphan_responses", q ? q->orphan_responses : 0},
+		{"requests_queue_full", q ? q->queue_full : 0},
+		{"requests_conns_full", q ? q->conns_full : 0},
+		{"requests_parser_lost_sync", q ? q->parse_lost_sync : 0},
+		{"packet_events_ringbuf", p ? p->lost_ringbuf : 0},
+		{"packet_events_over_cap", p ? p->lost_over_cap : 0},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if ((i < 5 && !q) || (i >= 5 && !p))
+			continue;
+		fprintf(out, "podscope_lost_events_total{reason=\"%s\"} %llu\n", rows[i].reason,
+			(unsigned long long)rows[i].v);
+	}
+	if (!q)
+		return;
+	/* not a loss of podscope's: the caller often gave up (wrk stopping, timeouts) */
+	family(out, "podscope_requests_unanswered_total", "counter",
+	       "Requests a sidecar read but that got no response: the connection closed first, "
+	       "or none came within 30 s.");
+	fprintf(out, "podscope_requests_unanswered_total %llu\n",
+		(unsigned long long)q->unanswered);
+}
+
 static void write_health(struct model *m, FILE *out, int nedges)
 {
 	static const char *const lost_target[TSTAT__COUNT] = {
@@ -460,6 +496,7 @@ static void write_health(struct model *m, FILE *out, int nedges)
 		[CSTAT_THREADS_FULL] = "threads_map_full",
 		[CSTAT_DROPS_FULL] = "drop_reasons_map_full",
 		[CSTAT_NOT_TCP] = "non_tcp_io_ignored",
+		[CSTAT_SAMPLE_DROPS] = "payload_samples_ringbuf",
 	};
 	static const char *const events[4] = {"connect", "accept", "adopt", "close"};
 	const struct model_lost *lost = model__lost(m);
@@ -495,6 +532,7 @@ static void write_health(struct model *m, FILE *out, int nedges)
 		if (lost_conn[i])
 			fprintf(out, "podscope_lost_events_total{reason=\"%s\"} %llu\n",
 				lost_conn[i], (unsigned long long)lost->conn[i]);
+	write_lost_more(m, out);
 	family(out, "podscope_bpf_stats_enabled", "gauge",
 	       "1 when the kernel measures BPF run time (bpf_stats), else 0.");
 	fprintf(out, "podscope_bpf_stats_enabled %d\n", h && h->bpf_stats_enabled);

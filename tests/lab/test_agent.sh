@@ -128,6 +128,7 @@ check "no per-connection or per-PID labels" sh -c "! grep -E '(pid|sport|cookie)
 check "BPF run time of podscope's programs is measured" wait_prom 'sum(podscope_bpf_program_run_seconds_total) > 0' 'length == 1'
 curl -sf "$PROM/api/v1/targets" | jq -r '.data.activeTargets[] | "scrape: \(.health) \(.lastError) \(.lastScrapeDuration)"' | while read -r l; do diag "$l"; done
 check "lost events are exported (all zero)" wait_prom 'sum(podscope_lost_events_total{reason!="non_tcp_io_ignored"})' '.[0].value[1] == "0"'
+check "request stitching losses are among them" wait_prom 'podscope_lost_events_total{reason=~"payload_samples_ringbuf|requests_orphan_responses|requests_parser_lost_sync"}' 'length == 3'
 check "pod network counters of reviews rose" wait_prom 'container_network_receive_bytes_total{pod="reviews",interface="eth0"} > 100000' 'length == 1'
 
 # memory equals the cgroup file (v1 memory controller, else v2 memory.current)
