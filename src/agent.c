@@ -581,13 +581,7 @@ static int agent_refresh(struct agent *a)
 {
 	int rc = collect__refresh(a->model, a->ws, a->ct);
 
-	if (a->reqs) {
-		struct req_tracker_stats st;
-
-		req_tracker__expire(a->reqs, cli_now_ns(), 30000000000ULL);
-		req_tracker__stats(a->reqs, &st);
-		model__set_request_lost(a->model, &st);
-	}
+	collect__requests(a->model, a->reqs);
 	agent_tracer__flush(a->tracer, a->model);
 	sample_resources(a);
 	sample_health(a);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "cli.h"
 #include "collect.h"
 
 static void collect_side(void *ctx, const struct side_key *k, const struct side_metrics *m)
@@ -39,4 +40,15 @@ int collect__refresh(struct model *m, struct watchset *ws, struct conn_tracer *c
 	free(oncpu);
 	rc = model__build_edges(m);
 	return rc < 0 ? rc : 0;
+}
+
+void collect__requests(struct model *m, struct req_tracker *rt)
+{
+	struct req_tracker_stats st;
+
+	if (!rt)
+		return;
+	req_tracker__expire(rt, cli_now_ns(), COLLECT_REQUEST_MAX_AGE_NS);
+	req_tracker__stats(rt, &st);
+	model__set_request_lost(m, &st);
 }

@@ -26,6 +26,7 @@
 #define CONN_FIFO      32 /* requests waiting for a response on one connection */
 #define MAX_PROCS      256
 #define PROC_PENDING   512	     /* requests read downstream, not yet sent upstream */
+#define FREE_REQS_MAX  1024	     /* finished requests kept for reuse */
 #define CLOSE_GRACE_NS 2000000000ULL /* keep a closed connection's state this long */
 
 struct req {
@@ -33,6 +34,7 @@ struct req {
 	int refs;
 	bool done;    /* delivered or dropped: holders only release it */
 	bool waiting; /* in its process's pending list */
+	struct req *next_free;
 };
 
 struct rconn {
@@ -74,7 +76,9 @@ struct req_tracker {
 	/* the sample being fed to a parser (for its callback) */
 	const struct sample_event *cur;
 	struct rconn *cur_conn;
-	uint64_t now_ns; /* of the last expire call */
+	uint64_t now_ns;       /* of the last expire call */
+	struct req *free_reqs; /* finished requests kept for reuse: no malloc per request */
+	int nfree;
 };
 
 const char *req_direction_name(enum req_direction d)
@@ -95,10 +99,31 @@ struct req_tracker *req_tracker__new(struct watchset *ws, req_fn fn, void *ctx)
 	return rt;
 }
 
-static void req_put(struct req *q)
+/* A zeroed request, from the free list when it has one; NULL on ENOMEM. */
+static struct req *req_new(struct req_tracker *rt)
 {
-	if (q && --q->refs <= 0)
+	struct req *q = rt->free_reqs;
+
+	if (!q)
+		return calloc(1, sizeof(*q));
+	rt->free_reqs = q->next_free;
+	rt->nfree--;
+	memset(q, 0, sizeof(*q));
+	return q;
+}
+
+/* Drop a reference; the last one returns @q to the free list (bounded). */
+static void req_put(struct req_tracker *rt, struct req *q)
+{
+	if (!q || --q->refs > 0)
+		return;
+	if (rt->nfree >= FREE_REQS_MAX) {
 		free(q);
+		return;
+	}
+	q->next_free = rt->free_reqs;
+	rt->free_reqs = q;
+	rt->nfree++;
 }
 
 static struct proc *proc_get(struct req_tracker *rt, pid_t tgid, bool create)
@@ -136,7 +161,7 @@ static void pending_remove(struct req_tracker *rt, struct req *q)
 		memmove(&p->pending[i], &p->pending[i + 1],
 			(size_t)(p->npending - i - 1) * sizeof(p->pending[0]));
 		p->npending--;
-		req_put(q);
+		req_put(rt, q);
 		return;
 	}
 }
@@ -229,7 +254,7 @@ static void conn_release_fifo(struct req_tracker *rt, struct rconn *c, bool down
 	while ((q = fifo_pop(c))) {
 		if (downstream)
 			req_drop(rt, q);
-		req_put(q);
+		req_put(rt, q);
 	}
 }
 
@@ -310,10 +335,14 @@ static void on_downstream_request(struct req_tracker *rt, struct rconn *c,
 {
 	const struct sample_event *e = rt->cur;
 	struct proc *p = proc_get(rt, c->tgid, true);
-	struct req *q = calloc(1, sizeof(*q));
+	struct req *q;
 
-	if (!q || !p) {
-		free(q);
+	if (!p) {
+		rt->stats.queue_full++;
+		return;
+	}
+	q = req_new(rt);
+	if (!q) {
 		rt->stats.queue_full++;
 		return;
 	}
@@ -330,7 +359,7 @@ static void on_downstream_request(struct req_tracker *rt, struct rconn *c,
 	q->refs = 1; /* the creator's, dropped below */
 	if (!fifo_push(c, q)) {
 		rt->stats.queue_full++;
-		free(q);
+		req_put(rt, q);
 		return;
 	}
 	if (p->npending < PROC_PENDING) {
@@ -340,7 +369,7 @@ static void on_downstream_request(struct req_tracker *rt, struct rconn *c,
 	} else {
 		rt->stats.queue_full++;
 	}
-	req_put(q);
+	req_put(rt, q);
 }
 
 /* A request written upstream: the oldest waiting downstream request like it. */
@@ -367,14 +396,14 @@ static void on_upstream_request(struct req_tracker *rt, struct rconn *c, const s
 	if (pick < 0) {
 		/* the sidecar's own request (health check...): keep the FIFO aligned */
 		rt->stats.unmatched_upstream++;
-		phantom = calloc(1, sizeof(*phantom));
+		phantom = req_new(rt);
 		if (!phantom)
 			return;
 		phantom->done = true;
 		phantom->refs = 1;
 		if (!fifo_push(c, phantom))
 			rt->stats.queue_full++;
-		req_put(phantom);
+		req_put(rt, phantom);
 		return;
 	}
 	q = p->pending[pick];
@@ -401,7 +430,7 @@ static void on_upstream_response(struct req_tracker *rt, struct rconn *c, const 
 		q->r.t_up_in = m->ts_ns;
 		q->r.upstream_status = m->status;
 	}
-	req_put(q);
+	req_put(rt, q);
 }
 
 static void on_downstream_response(struct req_tracker *rt, struct rconn *c,
@@ -425,7 +454,7 @@ static void on_downstream_response(struct req_tracker *rt, struct rconn *c,
 			q->r.upstream = false; /* upstream response never seen: no split */
 		deliver(rt, q);
 	}
-	req_put(q);
+	req_put(rt, q);
 }
 
 static void on_msg(void *ctx, const struct proto_msg *m)
@@ -569,6 +598,12 @@ void req_tracker__free(struct req_tracker *rt)
 		while (rt->procs[i]->npending)
 			req_drop(rt, rt->procs[i]->pending[0]);
 		free(rt->procs[i]);
+	}
+	while (rt->free_reqs) {
+		struct req *q = rt->free_reqs;
+
+		rt->free_reqs = q->next_free;
+		free(q);
 	}
 	free(rt);
 }

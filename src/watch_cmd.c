@@ -291,6 +291,7 @@ struct watch_ctx {
 	uint64_t rng;
 	uint64_t traced;
 	uint64_t traces_dropped, traces_failed;
+	struct trace_rec *trace; /* scratch for one request's trace (~36 KiB) */
 	bool closed;
 };
 
@@ -330,17 +331,14 @@ static void on_request(void *ctx, const struct req_record *r)
 		}
 	}
 	if ((wc->otlp || wc->jaeger) && sampled(wc, wc->opts->trace_sample)) {
-		struct trace_rec *t = malloc(sizeof(*t));
+		struct trace_rec *t = wc->trace; /* one buffer: the exporters copy it */
 
-		if (!t)
-			return;
 		req_record_trace(r, ctr, wc->mono_to_unix_ns, t);
 		if (wc->otlp)
 			otlp_exporter__submit(wc->otlp, t);
 		if (wc->jaeger)
 			jaeger_file__add(wc->jaeger, t);
 		wc->traced++;
-		free(t);
 	}
 }
 
@@ -376,18 +374,6 @@ static void on_conn_event(void *ctx, const struct conn_event *e)
 		req_tracker__on_close(wc->reqs, e->sock_id, e->ts_ns - e->duration_ns);
 }
 
-/* Bring the request counters of the model up to date. */
-static void requests_refresh(struct watch_ctx *wc)
-{
-	struct req_tracker_stats st;
-
-	if (!wc->reqs)
-		return;
-	req_tracker__expire(wc->reqs, cli_now_ns(), 30000000000ULL);
-	req_tracker__stats(wc->reqs, &st);
-	model__set_request_lost(wc->model, &st);
-}
-
 /* Open what --requests-out, --otlp-endpoint and --trace-file ask for. 0 or 1 (logged). */
 static int requests_open(struct watch_ctx *wc, const struct watch_opts *o)
 {
@@ -398,6 +384,13 @@ static int requests_open(struct watch_ctx *wc, const struct watch_opts *o)
 								: stdout;
 		if (!wc->requests_out) {
 			pr_error("--requests-out %s: %s", o->requests_out, strerror(errno));
+			return 1;
+		}
+	}
+	if (o->otlp_endpoint || o->trace_file) {
+		wc->trace = malloc(sizeof(*wc->trace));
+		if (!wc->trace) {
+			pr_error("out of memory");
 			return 1;
 		}
 	}
@@ -425,6 +418,8 @@ static int requests_close(struct watch_ctx *wc)
 	if (wc->closed)
 		return 0;
 	wc->closed = true;
+	free(wc->trace);
+	wc->trace = NULL;
 	if (wc->requests_out && wc->requests_out != stdout)
 		fclose(wc->requests_out);
 	wc->requests_out = NULL;
@@ -544,7 +539,7 @@ int cmd_watch(int argc, char **argv)
 		rc = 0;
 		if (t >= next_draw) {
 			next_draw = t + o.interval_ns;
-			requests_refresh(&wc);
+			collect__requests(wc.model, wc.reqs);
 		}
 		if (live && t == next_draw - o.interval_ns) {
 			if (!collect__refresh(wc.model, ws, wc.conn)) {
@@ -557,7 +552,7 @@ int cmd_watch(int argc, char **argv)
 	/* drain what is already queued, then the final snapshot */
 	watchset__poll(ws, 0);
 	conn_tracer__poll(wc.conn, 0);
-	requests_refresh(&wc);
+	collect__requests(wc.model, wc.reqs);
 	if (requests_close(&wc))
 		trace_file_rc = 1;
 	model__set_trace_lost(wc.model, wc.traces_dropped, wc.traces_failed);

@@ -47,3 +47,26 @@ finish() {
 	echo "$(basename "$0"): $PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
 }
+
+# start_watch OUTFILE DURATION ARGS...: `podscope watch` on the pods of
+# $TMP/pods.json in the background (stdout to OUTFILE, stderr to OUTFILE.err),
+# returning once it is attached; wait_watch returns its exit status.
+start_watch() {
+	local out=$1 dur=$2
+	shift 2
+	# the previous run's programs are freed after an RCU grace period: let them go first
+	for _ in $(seq 50); do bpftool prog show | grep -q ' name ps_state_' || break; sleep 0.1; done
+	"$PODSCOPE" watch --pods-file "$TMP/pods.json" --duration "$dur" "$@" >"$out" 2>"$out.err" &
+	WATCH_PID=$!
+	for _ in $(seq 100); do
+		bpftool prog show | grep -q ' name ps_state_' && break
+		sleep 0.05
+	done
+	sleep 0.3 # seeding /proc sockets happens right after attach
+}
+wait_watch() {
+	wait "$WATCH_PID"
+	local rc=$?
+	WATCH_PID=
+	return $rc
+}

@@ -32,25 +32,6 @@ in_loadgen() { nsenter --net=/run/netns/psl-loadgen "$@"; }
 
 # the connection and target programs of a watch
 ours() { bpftool prog show | grep -cE ' name ps_(state|sysent|sysexit|exit|send|recv|retrans|sndrst|rcvrst|drop|fork|exec|cgattach|switch)_'; }
-start_watch() { # start_watch OUTFILE DURATION ARGS...
-	local out=$1 dur=$2
-	shift 2
-	# the previous run's programs are freed after an RCU grace period: let them go first
-	for _ in $(seq 50); do [ "$(ours)" -eq 0 ] && break; sleep 0.1; done
-	"$PODSCOPE" watch --pods-file "$TMP/pods.json" --duration "$dur" "$@" >"$out" 2>"$out.err" &
-	WATCH_PID=$!
-	for _ in $(seq 100); do
-		bpftool prog show | grep -q ' name ps_state_' && break
-		sleep 0.05
-	done
-	sleep 0.3 # seeding /proc sockets happens right after attach
-}
-wait_watch() {
-	wait "$WATCH_PID"
-	local rc=$?
-	WATCH_PID=
-	return $rc
-}
 # the access log lines written since offset $2 (bytes) of file $1
 log_since() { tail -c +"$(($2 + 1))" "$1"; }
 # jq expression on a JSON file, as text

@@ -26,26 +26,6 @@ trap cleanup EXIT
 "$LAB" status --json >"$TMP/pods.json"
 ACCESS_REVIEWS=/run/podscope-lab/reviews/istio-proxy.access.log
 
-# Start watch, wait until it is attached (its programs are loaded).
-start_watch() { # start_watch OUTFILE DURATION ARGS...
-	local out=$1 dur=$2
-	shift 2
-	# the previous run's programs are freed after an RCU grace period: let them go first
-	for _ in $(seq 50); do bpftool prog show | grep -q ' name ps_state_' || break; sleep 0.1; done
-	"$PODSCOPE" watch --pods-file "$TMP/pods.json" --duration "$dur" "$@" >"$out" 2>"$out.err" &
-	WATCH_PID=$!
-	for _ in $(seq 100); do
-		bpftool prog show | grep -q ' name ps_state_' && break
-		sleep 0.05
-	done
-	sleep 0.3 # seeding /proc sockets happens right after attach
-}
-wait_watch() {
-	wait "$WATCH_PID"
-	local rc=$?
-	WATCH_PID=
-	return $rc
-}
 edge() { # edge FILE CLIENT_POD CLIENT_CONTAINER SERVER_POD SERVER_CONTAINER -> one edge object
 	jq -c --arg cp "$2" --arg cc "$3" --arg sp "$4" --arg sc "$5" \
 		'[.edges[] | select((.client.pod // "") == $cp and (.client.container // "") == $cc and .server.pod == $sp and .server.container == $sc)] | first' "$1"
