@@ -11,9 +11,15 @@
  *     sock:sock_{send,recv}_length in between: bytes and time in the call;
  *     srtt of the socket at each write;
  *   - tcp:tcp_retransmit_skb, tcp:tcp_{send,receive}_reset, skb:kfree_skb.
- * Per-connection state lives in an LRU hash keyed by the socket; counters
- * and log2 histograms are aggregated per edge side in a per-CPU hash, so the
- * cost of a read or write does not depend on the number of connections.
+ * Per-connection state lives in socket storage under tp_btf (found from the
+ * socket with a few loads, freed with the socket) and in an LRU hash keyed by
+ * the socket address under raw_tp or with --syscall-time, whose sys_exit knows
+ * the socket only as a number. Counters and log2 histograms are aggregated
+ * per edge side in a per-CPU array, so the cost of a read or write does not
+ * depend on the number of connections. A read or write on a tracked
+ * connection by its owner costs no hash lookup at all: the owner's target
+ * check is cached in the connection and repeated only when the target set
+ * changes (target_gen).
  * Lifecycle events go to user space through a ring buffer; losses counted.
  *
  * Every program exists twice (tp_btf preferred, raw_tp fallback); all kernel
@@ -59,6 +65,24 @@ struct {
 	__type(value, struct target_ref);
 } target_tgids SEC(".maps");
 
+/* Shared with the target tracker: see target_events.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} target_gen SEC(".maps");
+
+/* Connection state under tp_btf (see sks()). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct conn_state);
+} conn_store SEC(".maps");
+
+/* Connection state under raw_tp and with --syscall-time (the loader shrinks it otherwise). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, CONN_MAX_CONNS);
@@ -154,6 +178,54 @@ struct {
 
 /* Zero values to create map entries from (map-value pointers, not stack). */
 const struct conn_state zero_conn = {};
+
+/*
+ * Where connection state lives: socket storage when the program has the
+ * socket as a typed pointer (tp_btf) and no sys_exit program needs to find a
+ * connection from a bare socket address (--syscall-time off). @btf is a
+ * compile-time constant, syscall_time a load-time one: either way the
+ * verifier sees one branch.
+ */
+static __always_inline bool sks(bool btf)
+{
+	return btf && !syscall_time;
+}
+
+static __always_inline struct conn_state *conn_get(const struct sock *sk, bool btf)
+{
+	__u64 skaddr = (__u64)sk;
+
+	if (sks(btf))
+		return bpf_sk_storage_get(&conn_store, (struct sock *)sk, NULL, 0);
+	return bpf_map_lookup_elem(&conns, &skaddr);
+}
+
+static __always_inline void conn_del(const struct sock *sk, bool btf)
+{
+	__u64 skaddr = (__u64)sk;
+
+	if (sks(btf))
+		bpf_sk_storage_delete(&conn_store, (struct sock *)sk);
+	else
+		bpf_map_delete_elem(&conns, &skaddr);
+}
+
+/* The target set's generation; read it before the target lookup it validates. */
+static __always_inline __u64 target_gen_now(void)
+{
+	__u32 zero = 0;
+	__u64 *g = bpf_map_lookup_elem(&target_gen, &zero);
+
+	return g ? *g : 0;
+}
+
+/* Remember that @c's owner passed the target check under generation @gen. */
+static __always_inline void conn_owner_checked(struct conn_state *c, const struct target_ref *t,
+					       __u64 gen)
+{
+	c->owner_flags = t->flags;
+	c->owner_gen = (__u32)gen + 1; /* 0: never checked */
+}
 
 static __always_inline void stat_inc(__u32 which)
 {
@@ -376,18 +448,29 @@ static __always_inline void emit(__u32 type, __u64 skaddr, const struct conn_sta
 }
 
 /* Track a new connection of a target; returns its state or NULL. */
-static __always_inline struct conn_state *conn_new(__u64 skaddr, __u32 tgid, __u32 idx, __u8 role,
-						   __u64 now)
+static __always_inline struct conn_state *conn_new(const struct sock *sk, __u32 tgid, __u32 idx,
+						   __u8 role, __u64 now, bool btf)
 {
+	__u64 skaddr = (__u64)sk;
 	struct conn_state *c;
 
-	if (bpf_map_update_elem(&conns, &skaddr, &zero_conn, BPF_ANY)) {
-		stat_inc(CSTAT_CONNS_FULL);
-		return NULL;
+	if (sks(btf)) {
+		c = bpf_sk_storage_get(&conn_store, (struct sock *)sk, NULL,
+				       BPF_SK_STORAGE_GET_F_CREATE);
+		if (!c) {
+			stat_inc(CSTAT_CONNS_FULL); /* no memory, or the socket is going away */
+			return NULL;
+		}
+		__builtin_memset(c, 0, sizeof(*c)); /* a socket reused by a second connect() */
+	} else {
+		if (bpf_map_update_elem(&conns, &skaddr, &zero_conn, BPF_ANY)) {
+			stat_inc(CSTAT_CONNS_FULL);
+			return NULL;
+		}
+		c = bpf_map_lookup_elem(&conns, &skaddr);
+		if (!c)
+			return NULL;
 	}
-	c = bpf_map_lookup_elem(&conns, &skaddr);
-	if (!c)
-		return NULL;
 	c->owner_tgid = tgid;
 	c->container_idx = idx;
 	c->role = role;
@@ -395,7 +478,7 @@ static __always_inline struct conn_state *conn_new(__u64 skaddr, __u32 tgid, __u
 	return c;
 }
 
-static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate)
+static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate, bool btf)
 {
 	__u64 skaddr = (__u64)sk, now;
 	struct conn_state *c;
@@ -408,10 +491,14 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	case TCP_SYN_SENT: {
 		/* process context: connect() by the current task */
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		__u64 gen = target_gen_now();
 		struct target_ref *t = bpf_map_lookup_elem(&target_tgids, &tgid);
 
-		if (t)
-			conn_new(skaddr, tgid, t->container_idx, CONN_ROLE_CLIENT, now);
+		if (!t)
+			return 0;
+		c = conn_new(sk, tgid, t->container_idx, CONN_ROLE_CLIENT, now, btf);
+		if (c)
+			conn_owner_checked(c, t, gen);
 		return 0;
 	}
 	case TCP_LISTEN: {
@@ -432,7 +519,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		break;
 	case TCP_FIN_WAIT1:
 	case TCP_LAST_ACK:
-		c = bpf_map_lookup_elem(&conns, &skaddr);
+		c = conn_get(sk, btf);
 		if (c && !c->close_start_ns)
 			c->close_start_ns = now;
 		return 0;
@@ -446,7 +533,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	if (oldstate == TCP_SYN_SENT) {
 		struct side_metrics *m;
 
-		c = bpf_map_lookup_elem(&conns, &skaddr);
+		c = conn_get(sk, btf);
 		if (!c)
 			return 0;
 		c->established = 1;
@@ -471,7 +558,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 
 		if (!ov)
 			return 0;
-		c = conn_new(skaddr, ov->tgid, ov->container_idx, CONN_ROLE_SERVER, now);
+		c = conn_new(sk, ov->tgid, ov->container_idx, CONN_ROLE_SERVER, now, btf);
 		if (!c)
 			return 0;
 		c->established = 1;
@@ -492,7 +579,7 @@ close:
 		bpf_map_delete_elem(&listeners, &lk);
 		return 0;
 	}
-	c = bpf_map_lookup_elem(&conns, &skaddr);
+	c = conn_get(sk, btf);
 	if (!c)
 		return 0;
 	{
@@ -533,7 +620,7 @@ close:
 			end_key_of(&ek, c->side.netns, c->laddr, c->lport, c->side.family);
 			bpf_map_delete_elem(&client_ends, &ek);
 		}
-		bpf_map_delete_elem(&conns, &skaddr);
+		conn_del(sk, btf);
 	}
 	return 0;
 }
@@ -666,12 +753,14 @@ enum io_timing {
 	IO_UNTIMED,    /* the call was in progress at attach */
 };
 
-static __always_inline void account_io(struct conn_state *c, __u64 skaddr, __u32 dir, __u64 bytes,
-				       __u64 dt, enum io_timing timing);
+static __always_inline void account_io(struct conn_state *c, const struct sock *sk, __u32 dir,
+				       __u64 bytes, __u64 dt, enum io_timing timing, bool btf_sk);
 static __always_inline void sample_call(struct conn_state *c, __u64 skaddr, __u8 dir, __u64 bytes,
 					__u64 buf, __u8 kind, __u64 start_ns, __u64 now,
 					__u64 pid_tgid);
-static __always_inline struct conn_state *conn_adopt(__u64 skaddr, __u32 tgid, __u64 now);
+static __always_inline struct conn_state *conn_adopt(const struct sock *sk, __u32 tgid,
+						     const struct target_ref *t, __u64 gen,
+						     __u64 now, bool btf);
 
 /*
  * Without --syscall-time: one socket read or write, accounted here. Under
@@ -681,23 +770,39 @@ static __always_inline struct conn_state *conn_adopt(__u64 skaddr, __u32 tgid, _
  */
 static __always_inline int on_sock_io(const struct sock *sk, int ret, __u8 dir, bool btf)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid(), skaddr = (__u64)sk;
-	__u32 tgid = pid_tgid >> 32;
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), skaddr = (__u64)sk, gen;
+	__u32 tgid = pid_tgid >> 32, flags;
 	struct target_ref *t;
 	struct conn_state *c;
 
 	if (ret <= 0)
 		return 0;
-	t = bpf_map_lookup_elem(&target_tgids, &tgid);
-	if (!t)
+	/*
+	 * Socket first: on a tracked connection its owner is a known target and
+	 * no map is hashed. Anything else needs the target check by process
+	 * (softirq never gets here: these are process-context calls).
+	 */
+	c = conn_get(sk, btf);
+	if (c && c->ignore)
 		return 0;
-	c = bpf_map_lookup_elem(&conns, &skaddr);
-	if (!c)
-		c = conn_adopt(skaddr, tgid, bpf_ktime_get_ns());
-	if (!c)
-		return 0;
+	gen = target_gen_now();
+	if (c && c->owner_tgid == tgid && c->owner_gen == (__u32)gen + 1) {
+		flags = c->owner_flags;
+	} else {
+		t = bpf_map_lookup_elem(&target_tgids, &tgid);
+		if (!t)
+			return 0;
+		flags = t->flags;
+		if (!c) {
+			c = conn_adopt(sk, tgid, t, gen, bpf_ktime_get_ns(), btf);
+			if (!c)
+				return 0;
+		} else if (c->owner_tgid == tgid) {
+			conn_owner_checked(c, t, gen);
+		}
+	}
 	if (btf && sample_payload && dir != c->last_dir && c->proto != CONN_PROTO_OTHER &&
-	    (sample_all_targets || (t->flags & TARGET_F_SIDECAR))) {
+	    (sample_all_targets || (flags & TARGET_F_SIDECAR))) {
 		struct pt_regs *regs =
 			(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 		long nr = 0;
@@ -715,7 +820,7 @@ static __always_inline int on_sock_io(const struct sock *sk, int ret, __u8 dir, 
 		sample_call(c, skaddr, dir, (__u64)ret, buf, kind, 0, bpf_ktime_get_ns(), pid_tgid);
 	}
 	c->last_dir = dir;
-	account_io(c, skaddr, dir, (__u64)ret, 0, IO_NOTIME);
+	account_io(c, sk, dir, (__u64)ret, 0, IO_NOTIME, btf);
 	return 0;
 }
 
@@ -740,16 +845,20 @@ static __always_inline int on_sock_length(const struct sock *sk, int ret, int fl
 		 * Count its bytes now; its duration is unknown.
 		 */
 		__u32 tgid = pid_tgid >> 32;
-		__u64 skaddr = (__u64)sk;
+		__u64 gen = target_gen_now();
+		struct target_ref *t;
 		struct conn_state *c;
 
-		if (ret <= 0 || !bpf_map_lookup_elem(&target_tgids, &tgid))
+		if (ret <= 0)
 			return 0;
-		c = bpf_map_lookup_elem(&conns, &skaddr);
+		t = bpf_map_lookup_elem(&target_tgids, &tgid);
+		if (!t)
+			return 0;
+		c = conn_get(sk, btf);
 		if (!c)
-			c = conn_adopt(skaddr, tgid, bpf_ktime_get_ns());
-		if (c)
-			account_io(c, skaddr, dir, (__u64)ret, 0, IO_UNTIMED);
+			c = conn_adopt(sk, tgid, t, gen, bpf_ktime_get_ns(), btf);
+		if (c && !c->ignore)
+			account_io(c, sk, dir, (__u64)ret, 0, IO_UNTIMED, btf);
 		return 0;
 	}
 	if (f->sk && f->sk != (__u64)sk)
@@ -761,27 +870,40 @@ static __always_inline int on_sock_length(const struct sock *sk, int ret, int fl
 	return 0;
 }
 
-/* First I/O on a connection opened before podscope watched it. */
-static __always_inline struct conn_state *conn_adopt(__u64 skaddr, __u32 tgid, __u64 now)
+/*
+ * First I/O by target @t on a socket podscope does not track yet: a
+ * connection opened before podscope watched it, or not a TCP connection.
+ */
+static __always_inline struct conn_state *conn_adopt(const struct sock *sk, __u32 tgid,
+						     const struct target_ref *t, __u64 gen,
+						     __u64 now, bool btf)
 {
-	const struct sock *sk = (const struct sock *)skaddr;
-	struct target_ref *t = bpf_map_lookup_elem(&target_tgids, &tgid);
+	__u64 skaddr = (__u64)sk;
 	struct listen_key lk = {};
 	struct conn_state *c;
 	__u8 role;
 
-	if (!t)
+	if (!is_tcp(sk)) {
+		stat_inc(CSTAT_NOT_TCP);
+		if (sks(btf)) {
+			/* a UDP or unix socket: remember it, so the next call returns early */
+			c = conn_new(sk, tgid, t->container_idx, 0, now, btf);
+			if (c)
+				c->ignore = 1;
+		}
 		return NULL;
-	if (!is_tcp(sk) || BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_ESTABLISHED) {
+	}
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_ESTABLISHED) {
 		stat_inc(CSTAT_NOT_TCP);
 		return NULL;
 	}
 	lk.netns = sk_netns(sk);
 	lk.port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	role = bpf_map_lookup_elem(&listeners, &lk) ? CONN_ROLE_SERVER : CONN_ROLE_CLIENT;
-	c = conn_new(skaddr, tgid, t->container_idx, role, now);
+	c = conn_new(sk, tgid, t->container_idx, role, now, btf);
 	if (!c)
 		return NULL;
+	conn_owner_checked(c, t, gen);
 	c->adopted = 1;
 	c->established = 1;
 	conn_describe(c, sk);
@@ -943,20 +1065,30 @@ static __always_inline int on_sys_exit(long nr)
 		return 0; /* EAGAIN, EOF or error: no data moved */
 	c = bpf_map_lookup_elem(&conns, &skaddr);
 	if (!c) {
-		c = conn_adopt(skaddr, pid_tgid >> 32, now);
+		__u32 tgid = pid_tgid >> 32;
+		__u64 gen = target_gen_now();
+		struct target_ref *t = bpf_map_lookup_elem(&target_tgids, &tgid);
+
+		if (!t)
+			return 0;
+		c = conn_adopt((const struct sock *)skaddr, tgid, t, gen, now, false);
 		if (!c)
 			return 0;
 	}
 	if (sample && dir != c->last_dir && c->proto != CONN_PROTO_OTHER)
 		sample_call(c, skaddr, dir, bytes, buf, kind, start_ns, now, pid_tgid);
 	c->last_dir = dir;
-	account_io(c, skaddr, dir, bytes, dt, IO_TIMED);
+	account_io(c, (const struct sock *)skaddr, dir, bytes, dt, IO_TIMED, false);
 	return 0;
 }
 
-/* Add one data-carrying call to the connection and its edge side. */
-static __always_inline void account_io(struct conn_state *c, __u64 skaddr, __u32 dir, __u64 bytes,
-				       __u64 dt, enum io_timing timing)
+/*
+ * Add one data-carrying call to the connection and its edge side. @btf_sk:
+ * @sk is a typed pointer (tp_btf), so the RTT is a plain load; otherwise it
+ * is probe-read.
+ */
+static __always_inline void account_io(struct conn_state *c, const struct sock *sk, __u32 dir,
+				       __u64 bytes, __u64 dt, enum io_timing timing, bool btf_sk)
 {
 	struct side_metrics *m = conn_metrics(c);
 
@@ -974,8 +1106,16 @@ static __always_inline void account_io(struct conn_state *c, __u64 skaddr, __u32
 			m->write_untimed += 1;
 		}
 		{
-			__u32 srtt = BPF_CORE_READ((struct tcp_sock *)skaddr, srtt_us) >> 3;
+			__u32 srtt = 0;
 
+			if (btf_sk) {
+				struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
+
+				if (tp)
+					srtt = tp->srtt_us >> 3;
+			} else {
+				srtt = BPF_CORE_READ((struct tcp_sock *)sk, srtt_us) >> 3;
+			}
 			if (srtt) {
 				m->rtt_count += 1;
 				m->rtt_sum_us += srtt;
@@ -998,13 +1138,12 @@ static __always_inline void account_io(struct conn_state *c, __u64 skaddr, __u32
 	}
 }
 
-static __always_inline int on_retransmit(const struct sock *sk)
+static __always_inline int on_retransmit(const struct sock *sk, bool btf)
 {
-	__u64 skaddr = (__u64)sk;
-	struct conn_state *c = bpf_map_lookup_elem(&conns, &skaddr);
+	struct conn_state *c = conn_get(sk, btf);
 	struct side_metrics *m;
 
-	if (!c)
+	if (!c || c->ignore)
 		return 0;
 	c->retransmits += 1;
 	m = conn_metrics(c);
@@ -1013,30 +1152,33 @@ static __always_inline int on_retransmit(const struct sock *sk)
 	return 0;
 }
 
-static __always_inline int on_reset(const struct sock *sk)
+static __always_inline int on_reset(const struct sock *sk, bool btf)
 {
-	__u64 skaddr = (__u64)sk;
-	struct conn_state *c = bpf_map_lookup_elem(&conns, &skaddr);
+	struct conn_state *c = conn_get(sk, btf);
 
 	if (c)
 		c->reset = 1;
 	return 0;
 }
 
-static __always_inline int on_drop(struct sk_buff *skb, __u32 reason, struct sock *rx_sk)
+static __always_inline int on_drop(struct sk_buff *skb, __u32 reason, struct sock *rx_sk, bool btf)
 {
-	__u64 skaddr = (__u64)BPF_CORE_READ(skb, sk);
 	struct drop_key dk = {};
 	struct side_metrics *m;
 	struct conn_state *c;
+	struct sock *sk;
 	__u64 *cnt;
 
-	if (!skaddr)
-		skaddr = (__u64)rx_sk;
-	if (!skaddr)
+	if (sks(btf))
+		sk = skb->sk; /* a typed pointer, as socket storage needs */
+	else
+		sk = (struct sock *)BPF_CORE_READ(skb, sk);
+	if (!sk)
+		sk = rx_sk;
+	if (!sk)
 		return 0;
-	c = bpf_map_lookup_elem(&conns, &skaddr);
-	if (!c)
+	c = conn_get(sk, btf);
+	if (!c || c->ignore)
 		return 0;
 	c->drops += 1;
 	m = conn_metrics(c);
@@ -1067,7 +1209,7 @@ static __always_inline int on_drop(struct sk_buff *skb, __u32 reason, struct soc
 	SEC(sec "/inet_sock_set_state")                                                  \
 	int BPF_PROG(ps_state_##mech, const struct sock *sk, int oldstate, int newstate) \
 	{                                                                                \
-		return on_state(sk, oldstate, newstate);                                 \
+		return on_state(sk, oldstate, newstate, btf);                            \
 	}                                                                                \
 	SEC(sec "/sys_enter")                                                            \
 	int BPF_PROG(ps_sysent_##mech, struct pt_regs *regs, long id)                    \
@@ -1087,23 +1229,23 @@ static __always_inline int on_drop(struct sk_buff *skb, __u32 reason, struct soc
 	SEC(sec "/tcp_retransmit_skb")                                                   \
 	int BPF_PROG(ps_retrans_##mech, const struct sock *sk)                           \
 	{                                                                                \
-		return on_retransmit(sk);                                                \
+		return on_retransmit(sk, btf);                                           \
 	}                                                                                \
 	SEC(sec "/tcp_send_reset")                                                       \
 	int BPF_PROG(ps_sndrst_##mech, const struct sock *sk)                            \
 	{                                                                                \
-		return on_reset(sk);                                                     \
+		return on_reset(sk, btf);                                                \
 	}                                                                                \
 	SEC(sec "/tcp_receive_reset")                                                    \
 	int BPF_PROG(ps_rcvrst_##mech, struct sock *sk)                                  \
 	{                                                                                \
-		return on_reset(sk);                                                     \
+		return on_reset(sk, btf);                                                \
 	}                                                                                \
 	SEC(sec "/kfree_skb")                                                            \
 	int BPF_PROG(ps_drop_##mech, struct sk_buff *skb, void *location,                \
 		     enum skb_drop_reason reason, struct sock *rx_sk)                    \
 	{                                                                                \
-		return on_drop(skb, reason, rx_sk);                                      \
+		return on_drop(skb, reason, rx_sk, btf);                                 \
 	}
 
 CONN_PROGS(btf, "tp_btf", true)

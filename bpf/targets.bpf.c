@@ -32,6 +32,15 @@ struct {
 	__type(value, struct target_ref);
 } target_tgids SEC(".maps");
 
+/* See target_events.h; shared with the connection tracer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} target_gen SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
@@ -95,10 +104,17 @@ static __always_inline void emit(__u32 type, __u32 tgid, __u32 parent, __u64 cgi
  * so the process stays unknown and the next rescan picks it up. */
 static __always_inline bool add_tgid(__u32 tgid, const struct target_ref *ref)
 {
+	__u32 zero = 0;
+	__u64 *gen;
+
 	if (bpf_map_update_elem(&target_tgids, &tgid, ref, BPF_ANY)) {
 		stat_inc(TSTAT_MAP_FULL);
 		return false;
 	}
+	/* after the update: a reader that sees the new generation sees the new entry */
+	gen = bpf_map_lookup_elem(&target_gen, &zero);
+	if (gen)
+		__sync_fetch_and_add(gen, 1);
 	return true;
 }
 

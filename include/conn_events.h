@@ -88,7 +88,10 @@ struct conn_state {
 	__u32 side_id; /* 1 + index into sides; 0: not resolved yet */
 	__u8 last_dir; /* direction of the last data-carrying call: 1 send, 2 recv */
 	__u8 proto;    /* enum conn_proto */
-	__u8 pad[2];
+	__u8 ignore;   /* not a TCP connection: a target's UDP or unix socket, never counted */
+	__u8 pad;
+	__u32 owner_flags; /* the owner's TARGET_F_* when checked last */
+	__u32 owner_gen;   /* target-set generation of that check (target_gen) */
 	__u64 start_ns;
 	__u64 established_ns;
 	__u64 close_start_ns;
@@ -180,7 +183,8 @@ enum conn_stat {
 	CSTAT_SIDES_FULL,	 /* an edge side could not be created: sides map full */
 	CSTAT_THREADS_FULL,	 /* an in-flight syscall could not be tracked */
 	CSTAT_DROPS_FULL,	 /* a drop reason could not be counted */
-	CSTAT_NOT_TCP,		 /* I/O on a non-TCP socket by a target (ignored) */
+	CSTAT_NOT_TCP,		 /* I/O on a socket by a target that is not an established TCP
+				    connection (ignored; with socket storage: once per socket) */
 	CSTAT_SAMPLE_DROPS,	 /* payload samples lost: ring buffer full */
 	CSTAT_SAMPLES,		 /* payload samples taken */
 	CSTAT__COUNT,

@@ -23,6 +23,13 @@ struct target_ref {
 
 #define TARGET_F_SIDECAR 0x1
 
+/*
+ * Generation of the target set (target_gen map, one __u64, mmapable): bumped
+ * on every change of target_tgids except a process exit. The connection
+ * programs cache a connection owner's target check under this generation
+ * and repeat it only when the set has changed.
+ */
+
 enum target_event_type {
 	TEV_FORK = 1, /* a target process forked a new process */
 	TEV_EXEC,     /* a process in a target cgroup ran exec() */

@@ -1018,7 +1018,9 @@ int cmd_run(int argc, char **argv)
 						 .sample_ctx = a,
 						 .syscall_time = a->o.syscall_time};
 
-		a->ct = conn_tracer__new(tracker__tgids_fd(watchset__tracker(a->ws)), on_conn_event,
+		const struct tracker *tr = watchset__tracker(a->ws);
+
+		a->ct = conn_tracer__new(tracker__tgids_fd(tr), tracker__gen_fd(tr), on_conn_event,
 					 a, &copts);
 	}
 	if (!a->ct)

@@ -51,7 +51,7 @@ static int handle_sample(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static struct conn_bpf *load_variant(const char *suffix, int tgids_fd,
+static struct conn_bpf *load_variant(const char *suffix, int tgids_fd, int gen_fd,
 				     const struct conn_tracer_opts *opts, bool *syscall_time,
 				     int *errp)
 {
@@ -86,7 +86,18 @@ static struct conn_bpf *load_variant(const char *suffix, int tgids_fd,
 	skel->rodata->sock_id_salt = salt;
 	skel->rodata->sample_payload = opts->sample_fn != NULL;
 	skel->rodata->sample_all_targets = opts->sample_all_targets;
+	/*
+	 * Connection state: socket storage under tp_btf without --syscall-time,
+	 * the conns hash otherwise (conn.bpf.c, sks()); the unused one, and the
+	 * in-flight table without --syscall-time, stay minimal.
+	 */
+	if (!raw && !*syscall_time)
+		bpf_map__set_max_entries(skel->maps.conns, 64);
+	if (!*syscall_time)
+		bpf_map__set_max_entries(skel->maps.inflight, 64);
 	err = bpf_map__reuse_fd(skel->maps.target_tgids, tgids_fd);
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.target_gen, gen_fd);
 	if (!err)
 		err = conn_bpf__load(skel);
 	if (!err)
@@ -99,8 +110,8 @@ static struct conn_bpf *load_variant(const char *suffix, int tgids_fd,
 	return skel;
 }
 
-struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void *ctx,
-				     const struct conn_tracer_opts *opts)
+struct conn_tracer *conn_tracer__new(int target_tgids_fd, int target_gen_fd, conn_event_fn fn,
+				     void *ctx, const struct conn_tracer_opts *opts)
 {
 	struct conn_tracer *t = calloc(1, sizeof(*t));
 	int err = 0;
@@ -112,15 +123,16 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void
 	if (opts)
 		t->opts = *opts;
 	t->ncpus = libbpf_num_possible_cpus();
-	t->skel = probe_force_raw_tp()
-			  ? NULL
-			  : load_variant("_btf", target_tgids_fd, &t->opts, &t->syscall_time, &err);
+	t->skel = probe_force_raw_tp() ? NULL
+				       : load_variant("_btf", target_tgids_fd, target_gen_fd,
+						      &t->opts, &t->syscall_time, &err);
 	t->mechanism = "tp_btf";
 	if (!t->skel) {
 		if (err)
 			pr_warn("connection tracer: tp_btf failed (%s), falling back to raw_tp",
 				strerror(-err));
-		t->skel = load_variant("_raw", target_tgids_fd, &t->opts, &t->syscall_time, &err);
+		t->skel = load_variant("_raw", target_tgids_fd, target_gen_fd, &t->opts,
+				       &t->syscall_time, &err);
 		t->mechanism = "raw_tp";
 	}
 	if (!t->skel || t->ncpus <= 0) {

@@ -36,13 +36,14 @@ struct conn_tracer_opts {
 };
 
 /*
- * conn_tracer__new - load and attach. @target_tgids_fd is the tracker's
- * map (tracker__tgids_fd()); @opts may be NULL. Lifecycle events go to @fn,
+ * conn_tracer__new - load and attach. @target_tgids_fd and @target_gen_fd
+ * are the tracker's maps (tracker__tgids_fd(), tracker__gen_fd()); @opts may
+ * be NULL. Lifecycle events go to @fn,
  * payload samples to opts->sample_fn, both from conn_tracer__poll().
  * Returns NULL with errno set; the reason has been logged.
  */
-struct conn_tracer *conn_tracer__new(int target_tgids_fd, conn_event_fn fn, void *ctx,
-				     const struct conn_tracer_opts *opts);
+struct conn_tracer *conn_tracer__new(int target_tgids_fd, int target_gen_fd, conn_event_fn fn,
+				     void *ctx, const struct conn_tracer_opts *opts);
 
 const char *conn_tracer__mechanism(const struct conn_tracer *t);
 

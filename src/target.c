@@ -18,6 +18,7 @@
 #include "cgroup.h"
 #include "log.h"
 #include "procfs.h"
+#include "sockdiag.h"
 #include "target.h"
 #include "watchset.h"
 
@@ -168,7 +169,11 @@ static void process_free(struct target_process *p)
 	p->nthreads = 0;
 }
 
-/* LISTEN sockets of one netns: inode -> port, from <pid>/net/tcp and tcp6. */
+/*
+ * LISTEN sockets of one netns: inode -> port. On the live /proc by socket
+ * diagnostics (listening sockets only, see sockdiag.h); from <pid>/net/tcp
+ * and tcp6 under another proc root, or when that fails.
+ */
 struct listen_entry {
 	uint64_t netns_ino;
 	unsigned long inode;
@@ -181,6 +186,25 @@ struct listen_table {
 	int nnetns;
 	uint64_t *netns_seen;
 };
+
+struct listen_diag_ctx {
+	struct listen_table *lt;
+	uint64_t netns_ino;
+};
+
+static int listen_diag_add(void *ctx, unsigned long inode, uint16_t port)
+{
+	struct listen_diag_ctx *d = ctx;
+	struct listen_entry *e;
+
+	e = array_push((void **)&d->lt->entries, &d->lt->count, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->netns_ino = d->netns_ino;
+	e->inode = inode;
+	e->port = port;
+	return 0;
+}
 
 static int listen_table_add_netns(struct listen_table *lt, const char *proc_root, pid_t pid,
 				  uint64_t netns_ino)
@@ -197,6 +221,18 @@ static int listen_table_add_netns(struct listen_table *lt, const char *proc_root
 	if (!seen)
 		return -ENOMEM;
 	*seen = netns_ino;
+	if (!strcmp(proc_root, "/proc")) {
+		struct listen_diag_ctx d = {.lt = lt, .netns_ino = netns_ino};
+		int saved = lt->count, rc = sockdiag_listeners(pid, listen_diag_add, &d);
+
+		if (rc >= 0 || rc == -ENOMEM)
+			return rc < 0 ? rc : 0;
+		if (rc == -ENOENT)
+			return 0; /* the process is gone: its netns may be too */
+		pr_debug("socket diagnostics for pid %d: %s; reading /proc/%d/net/tcp", pid,
+			 strerror(-rc), pid);
+		lt->count = saved;
+	}
 	for (f = 0; f < 2; f++) {
 		char path[256], line[512];
 		FILE *fp;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -24,7 +25,15 @@ struct tracker {
 	tracker_event_fn fn;
 	void *ctx;
 	bool oncpu;
+	uint64_t *gen; /* target_gen, mmapped */
 };
+
+/* A change of target_tgids from user space: after the map update. */
+static void bump_gen(struct tracker *t)
+{
+	if (t->gen)
+		__atomic_fetch_add(t->gen, 1, __ATOMIC_SEQ_CST);
+}
 
 static int handle_event(void *ctx, void *data, size_t size)
 {
@@ -93,6 +102,16 @@ struct tracker *tracker__new(tracker_event_fn fn, void *ctx, bool oncpu)
 		errno = -err;
 		return NULL;
 	}
+	t->gen = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED,
+		      bpf_map__fd(t->skel->maps.target_gen), 0);
+	if (t->gen == MAP_FAILED) {
+		err = -errno;
+		pr_error("target tracker: cannot map the target generation: %s", strerror(-err));
+		t->gen = NULL;
+		tracker__free(t);
+		errno = -err;
+		return NULL;
+	}
 	pr_info("target tracker attached with %s", t->mechanism);
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.target_events), handle_event, t, NULL);
 	if (!t->rb) {
@@ -128,6 +147,7 @@ int tracker__add_tgid(struct tracker *t, pid_t tgid, uint32_t container_idx, uin
 
 	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.target_tgids), &key, &ref, BPF_ANY))
 		return -errno;
+	bump_gen(t);
 	return 0;
 }
 
@@ -135,8 +155,12 @@ int tracker__remove_tgid(struct tracker *t, pid_t tgid)
 {
 	__u32 key = (__u32)tgid;
 
-	if (bpf_map_delete_elem(bpf_map__fd(t->skel->maps.target_tgids), &key) && errno != ENOENT)
-		return -errno;
+	if (bpf_map_delete_elem(bpf_map__fd(t->skel->maps.target_tgids), &key)) {
+		if (errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	bump_gen(t);
 	return 0;
 }
 
@@ -204,10 +228,17 @@ int tracker__tgids_fd(const struct tracker *t)
 	return bpf_map__fd(t->skel->maps.target_tgids);
 }
 
+int tracker__gen_fd(const struct tracker *t)
+{
+	return bpf_map__fd(t->skel->maps.target_gen);
+}
+
 void tracker__free(struct tracker *t)
 {
 	if (!t)
 		return;
+	if (t->gen)
+		munmap(t->gen, (size_t)sysconf(_SC_PAGESIZE));
 	ring_buffer__free(t->rb);
 	targets_bpf__destroy(t->skel);
 	free(t);

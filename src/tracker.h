@@ -51,6 +51,7 @@ int tracker__oncpu(struct tracker *t, uint64_t *out_ns, int n);
 /* Map fds for other programs' filters (bpf_map__reuse_fd). */
 int tracker__cgroups_fd(const struct tracker *t);
 int tracker__tgids_fd(const struct tracker *t);
+int tracker__gen_fd(const struct tracker *t); /* target_gen: see target_events.h */
 
 /* Detach and unload everything. NULL-safe. */
 void tracker__free(struct tracker *t);

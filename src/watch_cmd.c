@@ -501,8 +501,10 @@ int cmd_watch(int argc, char **argv)
 			.syscall_time = o.syscall_time,
 		};
 
-		wc.conn = conn_tracer__new(tracker__tgids_fd(watchset__tracker(ws)), on_conn_event,
-					   &wc, &copts);
+		const struct tracker *tr = watchset__tracker(ws);
+
+		wc.conn = conn_tracer__new(tracker__tgids_fd(tr), tracker__gen_fd(tr),
+					   on_conn_event, &wc, &copts);
 	}
 	if (!wc.conn)
 		goto out;
