@@ -77,6 +77,10 @@ void doctor_evaluate(const struct kernel_features *kf, struct doctor_verdict *v)
 					       "tracepoints and tc only");
 	else if (!h[HOOK_FENTRY].available)
 		DEGRADED("hook:fentry", "kernel-function points use kprobes (higher cost)");
+	if (!kf->maps[MAPF_SK_STORAGE].available)
+		DEGRADED("map:sk_storage", "connection state in an LRU hash and the connection "
+					   "programs on raw_tp: a hash lookup per socket "
+					   "read/write");
 	if (!h[HOOK_UPROBE].available)
 		DEGRADED("hook:uprobe", "TLS plaintext via OpenSSL uprobes unavailable");
 	if (!h[HOOK_SOCKOPS].available || !h[HOOK_SK_MSG].available ||

@@ -64,10 +64,9 @@ static const char *const hook_names[HOOK__COUNT] = {
 };
 
 static const char *const map_names[MAPF__COUNT] = {
-	[MAPF_RINGBUF] = "ringbuf",
-	[MAPF_LRU_HASH] = "lru_hash",
-	[MAPF_PERCPU_ARRAY] = "percpu_array",
-	[MAPF_SOCKHASH] = "sockhash",
+	[MAPF_RINGBUF] = "ringbuf",	      [MAPF_LRU_HASH] = "lru_hash",
+	[MAPF_PERCPU_ARRAY] = "percpu_array", [MAPF_SOCKHASH] = "sockhash",
+	[MAPF_SK_STORAGE] = "sk_storage",
 };
 
 const char *hook_type_name(enum hook_type type)
@@ -424,6 +423,7 @@ static void probe_maps(struct kernel_features *kf)
 		[MAPF_LRU_HASH] = BPF_MAP_TYPE_LRU_HASH,
 		[MAPF_PERCPU_ARRAY] = BPF_MAP_TYPE_PERCPU_ARRAY,
 		[MAPF_SOCKHASH] = BPF_MAP_TYPE_SOCKHASH,
+		[MAPF_SK_STORAGE] = BPF_MAP_TYPE_SK_STORAGE,
 	};
 	int i, rc;
 

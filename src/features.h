@@ -58,6 +58,7 @@ enum map_feature {
 	MAPF_LRU_HASH,
 	MAPF_PERCPU_ARRAY,
 	MAPF_SOCKHASH,
+	MAPF_SK_STORAGE, /* per-socket state for the connection tracer (optional) */
 	MAPF__COUNT,
 };
 

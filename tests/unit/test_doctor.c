@@ -156,6 +156,22 @@ static void test_tracefs_only_tracepoint(void **state)
 		has_item(v.degraded, v.degraded_count, "tracepoint:syscalls:sys_enter_connect"));
 }
 
+/* Without socket storage the connection tracer still works (hash, raw_tp): degraded, ready. */
+static void test_no_sk_storage(void **state)
+{
+	struct kernel_features kf;
+	struct doctor_verdict v;
+
+	(void)state;
+	full_kernel(&kf);
+	kf.maps[MAPF_SK_STORAGE].available = false;
+	doctor_evaluate(&kf, &v);
+	assert_true(v.ready);
+	assert_int_equal(v.missing_count, 0);
+	assert_int_equal(v.degraded_count, 1);
+	assert_true(has_item(v.degraded, v.degraded_count, "map:sk_storage"));
+}
+
 static void test_no_accel_pieces(void **state)
 {
 	struct kernel_features kf;
@@ -190,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_raw_tp_fallback),
 		cmocka_unit_test(test_required_tracepoint_missing),
 		cmocka_unit_test(test_tracefs_only_tracepoint),
+		cmocka_unit_test(test_no_sk_storage),
 		cmocka_unit_test(test_no_accel_pieces),
 	};
 
