@@ -225,6 +225,15 @@ static void format_endpoint(char *out, size_t n, uint8_t family, const uint8_t *
 	snprintf(out, n, family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
 }
 
+/* Copy @src into @dst (@n > 0 bytes), truncating: snprintf's "%s" without its cost (per request). */
+static void str_copy(char *dst, size_t n, const char *src)
+{
+	size_t len = strnlen(src, n - 1);
+
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
 static bool is_loopback(uint8_t family, const uint8_t *a)
 {
 	static const uint8_t v6_lo[16] = {[15] = 1};
@@ -350,12 +359,12 @@ static void on_downstream_request(struct req_tracker *rt, struct rconn *c,
 	q->r.tid = (pid_t)e->tid;
 	q->r.container_idx = c->container_idx;
 	q->r.direction = c->direction;
-	snprintf(q->r.method, sizeof(q->r.method), "%s", m->method);
-	snprintf(q->r.path, sizeof(q->r.path), "%s", m->path);
-	snprintf(q->r.path_template, sizeof(q->r.path_template), "%s", m->path_template);
+	str_copy(q->r.method, sizeof(q->r.method), m->method);
+	str_copy(q->r.path, sizeof(q->r.path), m->path);
+	str_copy(q->r.path_template, sizeof(q->r.path_template), m->path_template);
 	q->r.t_in = m->ts_ns;
 	q->r.t_in_start = e->start_ns;
-	snprintf(q->r.client, sizeof(q->r.client), "%s", c->peer);
+	str_copy(q->r.client, sizeof(q->r.client), c->peer);
 	q->refs = 1; /* the creator's, dropped below */
 	if (!fifo_push(c, q)) {
 		rt->stats.queue_full++;
@@ -412,7 +421,7 @@ static void on_upstream_request(struct req_tracker *rt, struct rconn *c, const s
 	q->r.new_upstream_conn = c->requests == 1 && c->conn_start_ns >= q->r.t_in_start &&
 				 c->conn_start_ns <= m->ts_ns;
 	q->r.upstream_connect_ns = q->r.new_upstream_conn ? c->connect_ns : 0;
-	snprintf(q->r.upstream_peer, sizeof(q->r.upstream_peer), "%s", c->peer);
+	str_copy(q->r.upstream_peer, sizeof(q->r.upstream_peer), c->peer);
 	if (!fifo_push(c, q))
 		rt->stats.queue_full++;
 	pending_remove(rt, q);
