@@ -57,14 +57,17 @@ struct conn_hist {
 };
 
 struct side_metrics {
-	__u64 write_count, write_bytes, write_ns;
-	__u64 read_count, read_bytes, read_ns;
+	/* touched by every read or write: first, so they share one or two cache lines */
+	__u64 write_count, write_bytes, read_count, read_bytes;
+	__u64 rtt_count, rtt_sum_us;
+	__u64 write_ns, read_ns;
+	/* per connection event, or rare */
 	__u64 connect_count, connect_ns, connect_errors;
 	__u64 close_count, close_ns, close_timed;
-	__u64 rtt_count, rtt_sum_us;
 	__u64 retransmits, drops, resets, timeouts;
 	__u64 write_untimed, read_untimed; /* calls in progress at attach: bytes, no time */
 	__u64 http1_conns;		   /* connections whose payload sample looked like HTTP/1 */
+	__u64 pad[3];			   /* size: a multiple of 64 bytes */
 	struct conn_hist write_hist;	   /* ns in the write/send call */
 	struct conn_hist read_hist;	   /* ns in the read/recv call */
 	struct conn_hist connect_hist;	   /* ns from SYN sent to established (client) */
@@ -72,33 +75,38 @@ struct side_metrics {
 	struct conn_hist rtt_hist;	   /* us, smoothed RTT at each write */
 };
 
-/* Per-connection state (conns map, keyed by the socket). */
+/*
+ * Per-connection state (socket storage under tp_btf, else the conns map).
+ * The fields every read or write uses come first: in socket storage they
+ * then share one cache line with the storage's own header.
+ */
 struct conn_state {
+	__u32 owner_tgid;
+	__u32 owner_gen;   /* 1 + target-set generation of the owner's last check; 0: never */
+	__u32 owner_flags; /* the owner's TARGET_F_* at that check */
+	__u32 side_id;	   /* 1 + index into sides; 0: not resolved yet */
+	__u8 last_dir;	   /* direction of the last data-carrying call: 1 send, 2 recv */
+	__u8 proto;	   /* enum conn_proto */
+	__u8 ignore;	   /* not a TCP connection: a target's UDP or unix socket, never counted */
+	__u8 role;	   /* enum conn_role */
+	__u32 writes;
+	__u64 bytes_sent;
+	__u64 bytes_recv;
+	__u32 reads;
+	__u32 container_idx;
+	/* connection events and samples */
 	struct side_key side;
 	__u8 laddr[16];
 	__u8 raddr[16];
 	__u16 lport;
 	__u16 rport;
-	__u32 container_idx;
-	__u32 owner_tgid;
-	__u8 role; /* enum conn_role */
 	__u8 reset;
 	__u8 adopted;
 	__u8 established;
-	__u32 side_id; /* 1 + index into sides; 0: not resolved yet */
-	__u8 last_dir; /* direction of the last data-carrying call: 1 send, 2 recv */
-	__u8 proto;    /* enum conn_proto */
-	__u8 ignore;   /* not a TCP connection: a target's UDP or unix socket, never counted */
 	__u8 pad;
-	__u32 owner_flags; /* the owner's TARGET_F_* when checked last */
-	__u32 owner_gen;   /* target-set generation of that check (target_gen) */
 	__u64 start_ns;
 	__u64 established_ns;
 	__u64 close_start_ns;
-	__u64 bytes_sent;
-	__u64 bytes_recv;
-	__u32 writes;
-	__u32 reads;
 	__u32 retransmits;
 	__u32 drops;
 };

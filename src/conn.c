@@ -22,6 +22,9 @@
 #include "log.h"
 #include "probe_select.h"
 
+_Static_assert(sizeof(struct side_metrics) % 64 == 0, "side_metrics: a whole number of cache lines "
+						      "(see conn_events.h)");
+
 struct conn_tracer {
 	struct conn_bpf *skel;
 	struct ring_buffer *rb;
