@@ -16,9 +16,11 @@ command -v prometheus >/dev/null || { not_ok "prometheus installed (Debian packa
 lab_lock
 TMP=$(mktemp -d)
 AGENT_PID=
+A2_PID=
 PROM_PID=
 cleanup() {
 	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+	[ -n "$A2_PID" ] && kill "$A2_PID" 2>/dev/null && wait "$A2_PID" 2>/dev/null
 	[ -n "$PROM_PID" ] && kill "$PROM_PID" 2>/dev/null && wait "$PROM_PID" 2>/dev/null
 	"$LAB" down >/dev/null 2>&1
 	rm -rf "$TMP"
@@ -203,6 +205,50 @@ while IFS= read -r e; do
 done <"$TMP/exprs"
 check_eq "every dashboard query evaluates in Prometheus" 0 "$bad"
 diag "dashboard queries with no data on the lab right now: $empty (drops, retransmits, resets need faults)"
+
+# --- a target removed while its connections stay open --------------------------------------
+# The kernel caches a connection owner's target check; removing the target must invalidate
+# it. A second agent with an explicit pod list (no auto-discovery to re-add the pod): the
+# ratings app's read bytes from its sidecar (pooled keep-alive connections that stay open
+# throughout) must count the requests before the removal and after the re-add, never those
+# in between.
+A2PORT=$(free_port)
+A2=http://127.0.0.1:$A2PORT
+printf 'pod=default/reviews\npod=default/ratings\n' >"$TMP/agent2.conf"
+"$PODSCOPE" run --pods-file "$TMP/pods.json" --config "$TMP/agent2.conf" --listen "127.0.0.1:$A2PORT" \
+	--token-file "$TMP/token" --duration 120s >"$TMP/agent2.log" 2>&1 &
+A2_PID=$!
+check "second agent answers /healthz" wait_http "$A2/healthz"
+RB='podscope_edge_read_bytes_total{namespace="default",pod="ratings",container="app",side="server",peer_namespace="default",peer_pod="ratings",peer_container="istio-proxy",peer_addr="",server_port="9080"}'
+rb_now() { curl -sf "$A2/metrics" | grep -F "$RB" | awk '{ print $2 }'; }
+rb_wait() { # rb_wait EXPECTED: the series reaches it (10 s)
+	for _ in $(seq 100); do [ "$(rb_now)" == "$1" ] && return 0; sleep 0.1; done
+	return 1
+}
+"$LAB" load --curl 5 >/dev/null
+sleep 2.5
+RB0=$(rb_now)
+"$LAB" load --curl 20 >/dev/null
+sleep 2.5
+RB1=$(rb_now)
+PER=$(( (RB1 - RB0) / 20 ))
+check "ratings app: 20 requests read the same number of bytes each" \
+	test "$PER" -gt 0 -a $((RB0 + 20 * PER)) -eq "$RB1"
+check "second agent: target rm default/ratings" \
+	"$PODSCOPE" target rm default/ratings --agent "$A2" --token-file "$TMP/token"
+check "ratings' series are gone" sh -c "for i in \$(seq 50); do curl -sf '$A2/metrics' | grep -qF 'pod=\"ratings\",container=\"app\"' || exit 0; sleep 0.1; done; exit 1"
+"$LAB" load --curl 50 >/dev/null
+check "second agent: target add default/ratings" \
+	"$PODSCOPE" target add default/ratings --agent "$A2" --token-file "$TMP/token"
+sleep 1
+"$LAB" load --curl 20 >/dev/null
+check "re-added: exactly the 20 requests after it are counted, not the 50 in between" \
+	rb_wait $((RB1 + 20 * PER))
+diag "ratings app bytes: $RB0 -> $RB1 -> $(rb_now) ($PER per request)"
+kill -INT "$A2_PID"
+wait "$A2_PID"
+check_eq "second agent: SIGINT exit status 0" 0 "$?"
+A2_PID=
 
 # --- graceful stop ------------------------------------------------------------------------
 kill -TERM "$AGENT_PID"
