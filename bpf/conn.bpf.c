@@ -33,7 +33,7 @@
 
 #include "bits.bpf.h"
 #include "conn_events.h"
-#include "target_events.h"
+#include "target_maps.bpf.h"
 
 #define AF_INET	   2
 #define AF_INET6   10
@@ -56,23 +56,6 @@ const volatile bool syscall_time = true;
 
 /* Edge sides handed out so far (index into sides). */
 __u32 side_count = 0;
-
-/* Shared with the target tracker (bpf_map__reuse_fd). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TARGET_MAX_TGIDS);
-	__type(key, __u32);
-	__type(value, struct target_ref);
-} target_tgids SEC(".maps");
-
-/* Shared with the target tracker: see target_events.h. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} target_gen SEC(".maps");
 
 /* Connection state under tp_btf (see sks()). */
 struct {

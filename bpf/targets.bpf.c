@@ -16,7 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "target_events.h"
+#include "target_maps.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -24,22 +24,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct target_ref);
 } target_cgroups SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TARGET_MAX_TGIDS);
-	__type(key, __u32);
-	__type(value, struct target_ref);
-} target_tgids SEC(".maps");
-
-/* See target_events.h; shared with the connection tracer. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} target_gen SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
