@@ -346,7 +346,7 @@ int conn_tracer__poll(struct conn_tracer *t, int timeout_ms)
 	return n;
 }
 
-static void metrics_sum(struct side_metrics *dst, const struct side_metrics *src)
+void side_metrics_add(struct side_metrics *dst, const struct side_metrics *src)
 {
 	const uint64_t *s = (const uint64_t *)src;
 	uint64_t *d = (uint64_t *)dst;
@@ -378,7 +378,7 @@ int conn_tracer__for_each_side(struct conn_tracer *t, conn_side_fn fn, void *ctx
 			continue;
 		memset(&sum, 0, sizeof(sum));
 		for (cpu = 0; cpu < t->ncpus; cpu++)
-			metrics_sum(&sum, &vals[cpu]);
+			side_metrics_add(&sum, &vals[cpu]);
 		fn(ctx, &key, &sum);
 		n++;
 	}

@@ -47,6 +47,9 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, int target_gen_fd, con
 
 const char *conn_tracer__mechanism(const struct conn_tracer *t);
 
+/* @dst += @src, field by field (per-CPU copies, several connections of one edge). */
+void side_metrics_add(struct side_metrics *dst, const struct side_metrics *src);
+
 /* true when the time in read/write calls is measured (see conn_tracer_opts). */
 bool conn_tracer__syscall_time(const struct conn_tracer *t);
 

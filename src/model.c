@@ -17,6 +17,7 @@
 #include <string.h>
 #include <bpf/btf.h>
 
+#include "conn.h"
 #include "hopstats.h"
 #include "model.h"
 
@@ -262,16 +263,6 @@ void model__add_drop(struct model *m, const struct side_key *key, uint32_t reaso
 	m->ndrops++;
 }
 
-static void metrics_add(struct side_metrics *dst, const struct side_metrics *src)
-{
-	const uint64_t *s = (const uint64_t *)src;
-	uint64_t *d = (uint64_t *)dst;
-	size_t i;
-
-	for (i = 0; i < sizeof(*dst) / sizeof(uint64_t); i++)
-		d[i] += s[i];
-}
-
 static void free_edges(struct model *m)
 {
 	int i;
@@ -386,7 +377,7 @@ int model__build_edges(struct model *m)
 		if (!e->server.port)
 			e->server.port = k->server_port;
 		e->has_server_side = true;
-		metrics_add(&e->server_side, &m->sides[i].m);
+		side_metrics_add(&e->server_side, &m->sides[i].m);
 		edge_add_drops(m, e, k);
 	}
 	/* 2: client sides join the unique watched server that saw them */
@@ -421,7 +412,7 @@ int model__build_edges(struct model *m)
 				return -ENOMEM;
 		}
 		match->has_client_side = true;
-		metrics_add(&match->client_side, &m->sides[i].m);
+		side_metrics_add(&match->client_side, &m->sides[i].m);
 		edge_add_drops(m, match, k);
 	}
 	for (i = 0; i < m->nedges; i++) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn.h"
 #include "hopstats.h"
 #include "prom.h"
 
@@ -162,16 +163,6 @@ static void side_labels(const struct edge_end *local, const struct edge_end *pee
 		 peer->pid ? "" : peer->addr, server_port);
 }
 
-static void metrics_sum(struct side_metrics *dst, const struct side_metrics *src)
-{
-	const uint64_t *s = (const uint64_t *)src;
-	uint64_t *d = (uint64_t *)dst;
-	size_t i;
-
-	for (i = 0; i < sizeof(*dst) / sizeof(uint64_t); i++)
-		d[i] += s[i];
-}
-
 static int add_series(struct side_series **arr, int *n, const struct edge *e, bool client)
 {
 	const struct edge_end *local = client ? &e->client : &e->server;
@@ -198,7 +189,7 @@ static int add_series(struct side_series **arr, int *n, const struct edge *e, bo
 		memcpy(s->labels, labels, sizeof(labels));
 		s->client = client;
 	}
-	metrics_sum(&s->m, client ? &e->client_side : &e->server_side);
+	side_metrics_add(&s->m, client ? &e->client_side : &e->server_side);
 	for (i = 0; i < ndrops; i++) {
 		for (j = 0; j < s->ndrops; j++)
 			if (s->drops[j].reason == drops[i].reason)
