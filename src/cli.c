@@ -133,3 +133,11 @@ int cli_add_pid(const char *cmd, const char *arg, int *arr, int *n, int max)
 	arr[(*n)++] = (int)v;
 	return 0;
 }
+
+int cli_otlp_endpoint(const char *cmd, const char *arg, const char **out)
+{
+	if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+		return cli_usage_error(cmd, "bad --otlp-endpoint '%s' (http://HOST:PORT)", arg);
+	*out = arg;
+	return 0;
+}

@@ -52,4 +52,10 @@ bool cli_stopping(void);
 int cli_add_pod(const char *cmd, const char *arg, const char **arr, int *n, int max);
 int cli_add_pid(const char *cmd, const char *arg, int *arr, int *n, int max);
 
+/*
+ * cli_otlp_endpoint - check an --otlp-endpoint argument (http:// or
+ * https://) and store it in *@out. 0, or EXIT_USAGE after one error line.
+ */
+int cli_otlp_endpoint(const char *cmd, const char *arg, const char **out);
+
 #endif /* PODSCOPE_CLI_H */

@@ -135,12 +135,8 @@ static int parse_args(int argc, char **argv, struct trace_opts *o)
 						       optarg);
 			break;
 		case OPT_OTLP:
-			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
-				return cli_usage_error("trace",
-						       "bad --otlp-endpoint '%s' "
-						       "(http://HOST:PORT)",
-						       optarg);
-			o->otlp_endpoint = optarg;
+			if (cli_otlp_endpoint("trace", optarg, &o->otlp_endpoint))
+				return EXIT_USAGE;
 			break;
 		case OPT_TRACE_FILE:
 			o->trace_file = optarg;

@@ -176,12 +176,8 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 			o->requests_out = optarg;
 			break;
 		case OPT_OTLP:
-			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
-				return cli_usage_error("watch",
-						       "bad --otlp-endpoint '%s' "
-						       "(http://HOST:PORT)",
-						       optarg);
-			o->otlp_endpoint = optarg;
+			if (cli_otlp_endpoint("watch", optarg, &o->otlp_endpoint))
+				return EXIT_USAGE;
 			break;
 		case OPT_TRACE_FILE:
 			o->trace_file = optarg;
