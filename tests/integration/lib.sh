@@ -70,3 +70,18 @@ wait_watch() {
 	WATCH_PID=
 	return $rc
 }
+
+# free_port: a TCP port nothing listens on (20000-39999), for a test's own server.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 20000))
+		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
+	done
+}
+
+# wait_http URL: until URL answers 2xx (15 s).
+wait_http() {
+	for _ in $(seq 150); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
+	return 1
+}

@@ -26,18 +26,6 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 20000))
-		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
-	done
-}
-wait_http() { # wait_http URL: up to 15 s
-	for _ in $(seq 150); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
-	return 1
-}
 APORT=$(free_port)
 PPORT=$(free_port)
 AGENT=http://127.0.0.1:$APORT

@@ -20,14 +20,6 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 20000))
-		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
-	done
-}
-wait_http() { for _ in $(seq 150); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
 tcx_links() { bpftool link show | grep -Ec '^[0-9]+: (tcx|type 11) '; }
 lgcurl() { nsenter --net=/run/netns/psl-loadgen curl "$@"; }
 

@@ -12,24 +12,9 @@
 set -u
 . "$(dirname "$0")/../integration/lib.sh"
 LAB=$ROOT/lab/podscope-lab
-UI=$ROOT/tests/ui
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 SHOT=$ROOT/build/ui-screenshot.png
-
-missing=
-command -v node >/dev/null || missing="$missing node"
-command -v npm >/dev/null || missing="$missing npm"
-[ -x "$CHROMIUM" ] || missing="$missing chromium"
-if [ -n "$missing" ]; then
-	not_ok "browser test tools installed (missing:$missing; Debian packages nodejs npm chromium)"
-	finish
-	exit 1
-fi
-if [ ! -d "$UI/node_modules/playwright-core" ]; then
-	diag "npm ci in tests/ui"
-	(cd "$UI" && npm ci --no-audit --no-fund --loglevel=error) >/dev/null 2>&1 ||
-		{ not_ok "npm ci in tests/ui (playwright-core)"; finish; exit 1; }
-fi
+. "$(dirname "$0")/ui_lib.sh"
+ui_require
 
 lab_lock
 START=$SECONDS
@@ -37,28 +22,7 @@ TMP=$(mktemp -d)
 PROFILE=$TMP/chromium-profile
 AGENT_PID=
 NODE_PID=
-browser_pids() { pgrep -f -- "--user-data-dir=$PROFILE" || true; }
-cleanup() {
-	[ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null && wait "$NODE_PID" 2>/dev/null
-	local p
-	for p in $(browser_pids); do kill -KILL "$p" 2>/dev/null; done
-	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
-	"$LAB" down >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 20000))
-		ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
-	done
-}
-wait_http() { # wait_http URL: up to 15 s
-	for _ in $(seq 150); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
-	return 1
-}
+trap ui_cleanup EXIT
 APORT=$(free_port)
 AGENT=http://127.0.0.1:$APORT
 
