@@ -6,37 +6,16 @@
 // flow and compares the waterfall's rows with that flow of the API: one
 // data-packet-row per packet, one data-hop-row per hop, in the same order. Prints
 // key=value lines; "diag: ..." lines explain. Only 127.0.0.1 may be contacted.
-import { chromium } from "playwright-core";
+import { diag, inBrowser, out } from "./browser.mjs";
 
 const [agent, shot, profile] = process.argv.slice(2);
 if (!agent || !shot || !profile) {
 	console.error("usage: node flows_test.mjs AGENT_URL SCREENSHOT USER_DATA_DIR");
 	process.exit(2);
 }
-const out = (k, v) => console.log(`${k}=${v}`);
-const diag = (s) => console.log(`diag: ${s}`);
 const flowId = (f) => `${f.client}>${f.server}@${f.packets.length ? f.packets[0].hops[0]?.ts_ns : 0}`;
 
-const ctx = await chromium.launchPersistentContext(profile, {
-	executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-	headless: true,
-	args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-	viewport: { width: 1400, height: 900 },
-	timeout: 30000,
-});
-let blocked = 0;
-const errors = [];
-try {
-	await ctx.route("**/*", (route) => {
-		const u = new URL(route.request().url());
-		if (u.hostname === "127.0.0.1") return route.continue();
-		blocked++;
-		return route.abort();
-	});
-	const page = ctx.pages()[0] || (await ctx.newPage());
-	page.on("pageerror", (e) => errors.push(e.message));
-	page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+await inBrowser(profile, { width: 1400, height: 900 }, async (page) => {
 	const resp = await page.goto(agent + "/", { waitUntil: "load" });
 	out("http_status", resp.status());
 	await page.waitForSelector("#flow-list [data-flow-id]", { timeout: 10000 });
@@ -70,12 +49,4 @@ try {
 	await page.locator("#flows").scrollIntoViewIfNeeded();
 	await page.screenshot({ path: shot, fullPage: true });
 	out("screenshot", shot);
-} catch (e) {
-	diag(`error: ${e.stack || e}`);
-	out("exception", 1);
-} finally {
-	out("page_errors", errors.length);
-	for (const e of errors) diag(`page error: ${e}`);
-	out("blocked_requests", blocked);
-	await ctx.close();
-}
+});

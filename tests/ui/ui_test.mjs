@@ -7,15 +7,13 @@
 // screenshot. Prints key=value lines for the shell test to check; "diag: ..." lines
 // explain. The browser may only talk to 127.0.0.1: every other request is aborted
 // and counted.
-import { chromium } from "playwright-core";
+import { diag, inBrowser, out } from "./browser.mjs";
 
 const [agent, shot, profile] = process.argv.slice(2);
 if (!agent || !shot || !profile) {
 	console.error("usage: node ui_test.mjs AGENT_URL SCREENSHOT USER_DATA_DIR");
 	process.exit(2);
 }
-const out = (k, v) => console.log(`${k}=${v}`);
-const diag = (s) => console.log(`diag: ${s}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const endId = (e) => (e.pid != null ? "pid:" + e.pid : "addr:" + e.addr);
 const edgeId = (e) => `${endId(e.client)}>${endId(e.server)}:${e.server.port}@${e.dialed}`;
@@ -25,27 +23,7 @@ async function snapshot() {
 	return r.json();
 }
 
-const ctx = await chromium.launchPersistentContext(profile, {
-	executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-	headless: true,
-	args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-	viewport: { width: 1400, height: 700 },
-	timeout: 30000,
-});
-let blocked = 0;
-const errors = [];
-try {
-	await ctx.route("**/*", (route) => {
-		const u = new URL(route.request().url());
-		if (u.hostname === "127.0.0.1") return route.continue();
-		blocked++;
-		diag(`blocked request to ${u.href}`);
-		return route.abort();
-	});
-	const page = ctx.pages()[0] || (await ctx.newPage());
-	page.on("pageerror", (e) => errors.push(e.message));
-	page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+await inBrowser(profile, { width: 1400, height: 700 }, async (page) => {
 	const resp = await page.goto(agent + "/", { waitUntil: "load" });
 	out("http_status", resp.status());
 	out("title", await page.title());
@@ -121,12 +99,4 @@ try {
 	await page.waitForTimeout(300);
 	await page.screenshot({ path: shot, fullPage: true });
 	out("screenshot", shot);
-} catch (e) {
-	diag(`error: ${e.stack || e}`);
-	out("exception", 1);
-} finally {
-	out("page_errors", errors.length);
-	for (const e of errors) diag(`page error: ${e}`);
-	out("blocked_requests", blocked);
-	await ctx.close();
-}
+});
