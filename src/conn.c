@@ -21,6 +21,7 @@
 #include "conn.skel.h"
 #include "log.h"
 #include "probe_select.h"
+#include "sockdiag.h"
 
 _Static_assert(sizeof(struct side_metrics) % 64 == 0, "side_metrics: a whole number of cache lines "
 						      "(see conn_events.h)");
@@ -209,33 +210,6 @@ static int process_socket_inodes(pid_t pid, unsigned long *inodes, int max)
 	return n;
 }
 
-/* Parse one /proc/net/tcp{,6} address "0100007F:1F90" into 16 bytes + port. */
-static int parse_proc_addr(const char *text, int family, uint8_t *addr, uint16_t *port)
-{
-	unsigned int words[4], p;
-	int i;
-
-	memset(addr, 0, 16);
-	if (family == AF_INET) {
-		if (sscanf(text, "%8x:%x", &words[0], &p) != 2)
-			return -EINVAL;
-		memcpy(addr, &words[0], 4); /* the kernel prints the be32 as a host-order int */
-	} else {
-		if (sscanf(text, "%8x%8x%8x%8x:%x", &words[0], &words[1], &words[2], &words[3],
-			   &p) != 5)
-			return -EINVAL;
-		for (i = 0; i < 4; i++)
-			memcpy(addr + 4 * i, &words[i], 4);
-		/* v4-mapped: report as IPv4, as the BPF side does */
-		if (!words[0] && !words[1] && words[2] == htonl(0xffff)) {
-			memmove(addr, addr + 12, 4);
-			memset(addr + 4, 0, 12);
-		}
-	}
-	*port = (uint16_t)p;
-	return 0;
-}
-
 static bool addr_is_loopback(const uint8_t *a, int family)
 {
 	static const uint8_t v6lo[16] = {[15] = 1};
@@ -243,87 +217,71 @@ static bool addr_is_loopback(const uint8_t *a, int family)
 	return family == AF_INET ? a[0] == 127 : !memcmp(a, v6lo, 16);
 }
 
-static bool addr_is_v4(const uint8_t *a)
-{
-	static const uint8_t zero[12];
+struct seed_ctx {
+	struct conn_tracer *t;
+	pid_t pid;
+	uint32_t container_idx, netns;
+	const unsigned long *inodes;
+	int ninodes, seeded;
+};
 
-	return !memcmp(a + 4, zero, 12);
+/* One TCP socket of the process's netns: seed it when the process holds it. */
+static int seed_socket(void *ctx, const struct sockdiag_sock *s)
+{
+	struct seed_ctx *c = ctx;
+	int i, listeners = bpf_map__fd(c->t->skel->maps.listeners);
+	bool mine = false;
+
+	for (i = 0; i < c->ninodes && !mine; i++)
+		mine = c->inodes[i] == s->inode;
+	if (!mine)
+		return 0;
+	if (s->state == 10) { /* TCP_LISTEN */
+		struct listen_key k = {.netns = c->netns, .port = s->lport};
+		struct owner_value v = {.tgid = (uint32_t)c->pid,
+					.container_idx = c->container_idx};
+
+		if (!bpf_map_update_elem(listeners, &k, &v, BPF_ANY))
+			c->seeded++;
+	} else { /* ESTABLISHED: maybe a client end */
+		struct end_key k = {.port = s->lport, .family = (uint16_t)s->family};
+		struct end_value v = {.tgid = (uint32_t)c->pid,
+				      .container_idx = c->container_idx,
+				      .dialed_port = s->rport};
+		struct listen_key lk = {.netns = c->netns, .port = s->lport};
+		struct owner_value ov;
+
+		/* accepted connections share the listening port: not clients */
+		if (!bpf_map_lookup_elem(listeners, &lk, &ov))
+			return 0;
+		k.netns = addr_is_loopback(s->laddr, s->family) ? c->netns : 0;
+		memcpy(k.addr, s->laddr, 16);
+		memcpy(v.dialed_addr, s->raddr, 16);
+		if (!bpf_map_update_elem(bpf_map__fd(c->t->skel->maps.client_ends), &k, &v,
+					 BPF_ANY))
+			c->seeded++;
+	}
+	return 0;
 }
 
 int conn_tracer__seed_process(struct conn_tracer *t, pid_t pid, uint32_t container_idx)
 {
-	static const char *const files[] = {"tcp", "tcp6"};
 	unsigned long inodes[1024];
-	uint32_t netns = 0;
+	struct seed_ctx c = {.t = t, .pid = pid, .container_idx = container_idx, .inodes = inodes};
 	char path[64];
 	struct stat st;
-	int n, f, seeded = 0;
+	int rc;
 
-	n = process_socket_inodes(pid, inodes, 1024);
-	if (n < 0)
-		return n;
+	c.ninodes = process_socket_inodes(pid, inodes, 1024);
+	if (c.ninodes < 0)
+		return c.ninodes;
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
 	if (stat(path, &st))
 		return -errno;
-	netns = (uint32_t)st.st_ino;
-	for (f = 0; f < 2; f++) {
-		char line[512];
-		FILE *fp;
-
-		snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, files[f]);
-		fp = fopen(path, "re");
-		if (!fp)
-			continue;
-		while (fgets(line, sizeof(line), fp)) {
-			char local[64], remote[64];
-			unsigned int state;
-			unsigned long ino;
-			uint8_t la[16], ra[16];
-			uint16_t lp, rp;
-			int i, family = f ? AF_INET6 : AF_INET;
-			bool mine = false;
-
-			if (sscanf(line, " %*d: %63s %63s %x %*s %*s %*s %*u %*u %lu", local,
-				   remote, &state, &ino) != 4)
-				continue;
-			for (i = 0; i < n && !mine; i++)
-				mine = inodes[i] == ino;
-			if (!mine || parse_proc_addr(local, family, la, &lp) ||
-			    parse_proc_addr(remote, family, ra, &rp))
-				continue;
-			if (family == AF_INET6 && addr_is_v4(la) && addr_is_v4(ra))
-				family = AF_INET;
-			if (state == 0x0A) { /* LISTEN */
-				struct listen_key k = {.netns = netns, .port = lp};
-				struct owner_value v = {.tgid = (uint32_t)pid,
-							.container_idx = container_idx};
-
-				if (!bpf_map_update_elem(bpf_map__fd(t->skel->maps.listeners), &k,
-							 &v, BPF_ANY))
-					seeded++;
-			} else if (state == 0x01) { /* ESTABLISHED: maybe a client end */
-				struct end_key k = {.port = lp, .family = (uint16_t)family};
-				struct end_value v = {.tgid = (uint32_t)pid,
-						      .container_idx = container_idx,
-						      .dialed_port = rp};
-				struct listen_key lk = {.netns = netns, .port = lp};
-				struct owner_value ov;
-
-				/* accepted connections share the listening port: not clients */
-				if (!bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.listeners), &lk,
-							 &ov))
-					continue;
-				k.netns = addr_is_loopback(la, family) ? netns : 0;
-				memcpy(k.addr, la, 16);
-				memcpy(v.dialed_addr, ra, 16);
-				if (!bpf_map_update_elem(bpf_map__fd(t->skel->maps.client_ends), &k,
-							 &v, BPF_ANY))
-					seeded++;
-			}
-		}
-		fclose(fp);
-	}
-	return seeded;
+	c.netns = (uint32_t)st.st_ino;
+	/* per family, the kernel reports listening sockets before established ones */
+	rc = sockdiag_tcp(pid, SOCKDIAG_LISTEN | SOCKDIAG_ESTABLISHED, seed_socket, &c);
+	return rc < 0 ? rc : c.seeded;
 }
 
 int conn_tracer__poll(struct conn_tracer *t, int timeout_ms)

@@ -58,7 +58,8 @@ bool conn_tracer__syscall_time(const struct conn_tracer *t);
  * container @container_idx) already has open: listening TCP sockets (so
  * connections accepted on them are tracked) and established client
  * connections (so the server side of a pre-existing connection can be paired
- * with its client). Reads /proc/<pid>/fd and /proc/<pid>/net/tcp{,6}.
+ * with its client). Reads /proc/<pid>/fd, and the sockets of its netns by
+ * socket diagnostics (sockdiag.h).
  * Returns the number of sockets seeded, or a negative errno (-ENOENT when
  * the process is gone).
  */

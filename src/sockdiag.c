@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Listening sockets of a netns by NETLINK_SOCK_DIAG (see sockdiag.h).
+ * TCP sockets of a netns by NETLINK_SOCK_DIAG (see sockdiag.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,8 +18,6 @@
 
 #include "log.h"
 #include "sockdiag.h"
-
-#define TCP_LISTEN_STATE 10
 
 /* A netlink socket opened inside @pid's network namespace. */
 static int diag_socket_in(pid_t pid)
@@ -55,7 +53,34 @@ out:
 	return sk >= 0 ? sk : err;
 }
 
-static int dump_family(int sk, int family, sockdiag_listen_fn fn, void *ctx)
+/* The socket of @d, IPv4-mapped IPv6 reported as IPv4. */
+static void to_sock(const struct inet_diag_msg *d, struct sockdiag_sock *s)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+	memset(s, 0, sizeof(*s));
+	s->family = d->idiag_family;
+	s->state = d->idiag_state;
+	s->inode = d->idiag_inode;
+	s->lport = ntohs(d->id.idiag_sport);
+	s->rport = ntohs(d->id.idiag_dport);
+	if (s->family == AF_INET) {
+		memcpy(s->laddr, d->id.idiag_src, 4);
+		memcpy(s->raddr, d->id.idiag_dst, 4);
+		return;
+	}
+	memcpy(s->laddr, d->id.idiag_src, 16);
+	memcpy(s->raddr, d->id.idiag_dst, 16);
+	if (!memcmp(s->laddr, mapped, 12) && !memcmp(s->raddr, mapped, 12)) {
+		s->family = AF_INET;
+		memmove(s->laddr, s->laddr + 12, 4);
+		memset(s->laddr + 4, 0, 12);
+		memmove(s->raddr, s->raddr + 12, 4);
+		memset(s->raddr + 4, 0, 12);
+	}
+}
+
+static int dump_family(int sk, int family, uint32_t states, sockdiag_fn fn, void *ctx)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -67,7 +92,7 @@ static int dump_family(int sk, int family, sockdiag_listen_fn fn, void *ctx)
 			.nlmsg_seq = 1},
 		.req = {.sdiag_family = (uint8_t)family,
 			.sdiag_protocol = IPPROTO_TCP,
-			.idiag_states = 1u << TCP_LISTEN_STATE},
+			.idiag_states = states},
 	};
 	struct sockaddr_nl nl = {.nl_family = AF_NETLINK};
 	long buf[8192 / sizeof(long)];
@@ -88,6 +113,7 @@ static int dump_family(int sk, int family, sockdiag_listen_fn fn, void *ctx)
 			return -EPROTO;
 		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
 			const struct inet_diag_msg *d;
+			struct sockdiag_sock s;
 			int rc;
 
 			if (h->nlmsg_type == NLMSG_DONE)
@@ -106,9 +132,10 @@ static int dump_family(int sk, int family, sockdiag_listen_fn fn, void *ctx)
 			    h->nlmsg_len < NLMSG_LENGTH(sizeof(*d)))
 				continue;
 			d = NLMSG_DATA(h);
-			if (d->idiag_state != TCP_LISTEN_STATE)
+			if (d->idiag_state >= 32 || !(states & (1u << d->idiag_state)))
 				continue;
-			rc = fn(ctx, d->idiag_inode, ntohs(d->id.idiag_sport));
+			to_sock(d, &s);
+			rc = fn(ctx, &s);
 			if (rc)
 				return rc;
 			n++;
@@ -116,14 +143,14 @@ static int dump_family(int sk, int family, sockdiag_listen_fn fn, void *ctx)
 	}
 }
 
-int sockdiag_listeners(pid_t pid, sockdiag_listen_fn fn, void *ctx)
+int sockdiag_tcp(pid_t pid, uint32_t states, sockdiag_fn fn, void *ctx)
 {
 	int sk = diag_socket_in(pid), n4, n6;
 
 	if (sk < 0)
 		return sk;
-	n4 = dump_family(sk, AF_INET, fn, ctx);
-	n6 = n4 < 0 ? 0 : dump_family(sk, AF_INET6, fn, ctx);
+	n4 = dump_family(sk, AF_INET, states, fn, ctx);
+	n6 = n4 < 0 ? 0 : dump_family(sk, AF_INET6, states, fn, ctx);
 	close(sk);
 	if (n4 < 0)
 		return n4;

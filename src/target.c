@@ -192,7 +192,7 @@ struct listen_diag_ctx {
 	uint64_t netns_ino;
 };
 
-static int listen_diag_add(void *ctx, unsigned long inode, uint16_t port)
+static int listen_diag_add(void *ctx, const struct sockdiag_sock *s)
 {
 	struct listen_diag_ctx *d = ctx;
 	struct listen_entry *e;
@@ -201,8 +201,8 @@ static int listen_diag_add(void *ctx, unsigned long inode, uint16_t port)
 	if (!e)
 		return -ENOMEM;
 	e->netns_ino = d->netns_ino;
-	e->inode = inode;
-	e->port = port;
+	e->inode = s->inode;
+	e->port = s->lport;
 	return 0;
 }
 
@@ -223,7 +223,7 @@ static int listen_table_add_netns(struct listen_table *lt, const char *proc_root
 	*seen = netns_ino;
 	if (!strcmp(proc_root, "/proc")) {
 		struct listen_diag_ctx d = {.lt = lt, .netns_ino = netns_ino};
-		int saved = lt->count, rc = sockdiag_listeners(pid, listen_diag_add, &d);
+		int saved = lt->count, rc = sockdiag_tcp(pid, SOCKDIAG_LISTEN, listen_diag_add, &d);
 
 		if (rc >= 0 || rc == -ENOMEM)
 			return rc < 0 ? rc : 0;

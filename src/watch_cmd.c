@@ -513,6 +513,8 @@ int cmd_watch(int argc, char **argv)
 
 		if (n < 0)
 			pr_debug("seeding sockets of pid %d: %s", p->pid, strerror(-n));
+		else
+			pr_debug("pid %d: %d listening sockets and client ends seeded", p->pid, n);
 	}
 	pr_info("watching %d pods, %d processes (target tracker %s, connections %s)",
 		watchset__npods(ws), watchset__nprocesses(ws),
