@@ -15,8 +15,8 @@ cleanup() {
 	[ -n "${WATCH_PID:-}" ] && kill "$WATCH_PID" 2>/dev/null
 	[ -n "${V6_SERVER:-}" ] && kill "$V6_SERVER" 2>/dev/null
 	[ -n "${V6_CLIENT:-}" ] && kill "$V6_CLIENT" 2>/dev/null
-	nsenter --net=/run/netns/psl-reviews iptables -D OUTPUT -p tcp -d 198.18.0.12 --dport 9080 \
-		-m statistic --mode random --probability 0.2 -j DROP 2>/dev/null
+	drop_rules -D 2>/dev/null
+	drop_rules -D 2>/dev/null # the INPUT rule if the OUTPUT one was gone
 	"$LAB" down >/dev/null 2>&1
 	rm -rf "$TMP"
 }
@@ -141,22 +141,42 @@ check "write time histogram filled" jq -e '[.edges[].client_side.write.hist // [
 check_eq "with --syscall-time: every write is timed" 0 \
 	"$(jq '[.edges[] | .client_side // empty | .write | select(.count != (.hist | add // 0) + .untimed)] | length' "$TMP/w1.json")"
 
-# --- 2. a lab rule drops 30% of reviews sidecar -> ratings packets ------------
-# Locally generated segments dropped in OUTPUT are not retransmitted (TCP sends
-# them again as new data); the ACKs lost on the way make ratings retransmit.
+# --- 2. lab rules drop packets between reviews and ratings -------------------
+# 30% of reviews' packets to ratings are dropped at random in OUTPUT. Locally
+# generated segments dropped there are not retransmitted (TCP sends them again
+# as new data); only a lost ACK that no later one covers in time makes ratings
+# retransmit, so retransmits after this rule alone are a matter of luck (a CI
+# run saw 9 drops and none). The second rule makes them certain, as a lossy
+# wire would: every 10th of ratings' data segments arriving in reviews is
+# dropped, and ratings must send each of those again. Both drops happen in the
+# reviews netns on the reviews sidecar's socket: client-side NETFILTER_DROP.
+# Both rules are on eth0: the app's captured connection to ratings runs over lo
+# to the sidecar, and its replies carry ratings' address after the reverse NAT,
+# so without -i eth0 the app's own leg would lose and retransmit too.
 # podscope's retransmits must equal the kernel's own TcpRetransSegs in each pod.
+drop_rules() { # drop_rules -A|-D
+	nsenter --net=/run/netns/psl-reviews iptables "$1" OUTPUT -o eth0 -p tcp -d 198.18.0.12 --dport 9080 \
+		-m statistic --mode random --probability 0.3 -j DROP &&
+	nsenter --net=/run/netns/psl-reviews iptables "$1" INPUT -i eth0 -p tcp -s 198.18.0.12 --sport 9080 \
+		-m length --length 100:65535 -m statistic --mode nth --every 10 --packet 0 -j DROP
+}
 retrans() { nsenter --net="/run/netns/psl-$1" nstat -az TcpRetransSegs | awk '/TcpRetransSegs/ { print $2 }'; }
 rv0=$(retrans reviews)
 rt0=$(retrans ratings)
-nsenter --net=/run/netns/psl-reviews iptables -A OUTPUT -p tcp -d 198.18.0.12 --dport 9080 \
-	-m statistic --mode random --probability 0.3 -j DROP
-start_watch "$TMP/w2.json" 10s --pod default/reviews --pod default/ratings --json
+drop_rules -A || { not_ok "lab drop rules"; finish; exit 1; }
+# The lost packets wait for retransmission timers, so the loop takes 3-10 s:
+# the window ends with SIGINT a second after the loop rather than at a fixed time.
+start_watch "$TMP/w2.json" 60s --pod default/reviews --pod default/ratings --json
 check_eq "default: no sys_enter/sys_exit program (no per-syscall cost)" 0 "$(sys_progs)"
 check_eq "default: no sched_switch program (on-CPU time is opt-in)" 0 "$(bpftool prog show | grep -c ' name ps_switch_')"
+t0=$SECONDS
 for _ in $(seq 40); do curl -s -m 5 -o /dev/null http://198.18.0.11:9080/; done
+diag "40 requests through the lossy hop took $((SECONDS - t0)) s"
+sleep 1
+kill -INT "$WATCH_PID"
 wait_watch
-nsenter --net=/run/netns/psl-reviews iptables -D OUTPUT -p tcp -d 198.18.0.12 --dport 9080 \
-	-m statistic --mode random --probability 0.3 -j DROP
+wire_lost=$(nsenter --net=/run/netns/psl-reviews iptables -L INPUT -v -n -x | awk '/mode nth/ { print $1 }')
+drop_rules -D
 rv=$(($(retrans reviews) - rv0))
 rt=$(($(retrans ratings) - rt0))
 e=$(edge "$TMP/w2.json" default/reviews istio-proxy default/ratings istio-proxy)
@@ -164,6 +184,8 @@ diag "kernel TcpRetransSegs during the window: reviews $rv, ratings $rt; edge: $
 check_eq "retransmits equal the kernel's counters (reviews sender, ratings sender)" "$rv $rt" \
 	"$(jq -r '"\(.client_side.retransmits) \(.server_side.retransmits)"' <<<"$e")"
 check "with the drop rule: retransmits > 0" test $((rv + rt)) -gt 0
+check "ratings retransmitted each of its ${wire_lost:-?} segments lost on the wire" \
+	test "$(jq '.server_side.retransmits' <<<"$e")" -ge "${wire_lost:-1000000}" -a "${wire_lost:-0}" -gt 0
 check "with the drop rule: drops > 0 with reason NETFILTER_DROP" \
 	jq -e '.client_side.drop_reasons.NETFILTER_DROP > 0 and ([.client_side.drop_reasons[]] | add) == .client_side.drops' <<<"$e"
 e=$(edge "$TMP/w2.json" default/reviews istio-proxy default/reviews app)
