@@ -68,7 +68,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all
-all: $(OUTPUT)/podscope $(OUTPUT)/podscope-labapp $(OUTPUT)/pingpong $(OUTPUT)/otlp-send
+all: $(OUTPUT)/podscope $(OUTPUT)/podscope-labapp $(OUTPUT)/pingpong $(OUTPUT)/otlp-send $(OUTPUT)/reqs-replay
 
 $(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/san $(OUTPUT)/tests $(OUTPUT)/tests-san $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
@@ -145,6 +145,11 @@ $(OUTPUT)/podscope-labapp: lab/app/labapp.c | $(OUTPUT)
 $(OUTPUT)/pingpong: bench/pingpong.c | $(OUTPUT)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) -g -O2 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE $< -o $@
+
+# What the agent's user side spends per payload sample (docs/benchmarks.md).
+$(OUTPUT)/reqs-replay: bench/reqs_replay.c $(OUTPUT)/libpodscope.a | $(OUTPUT)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/libpodscope.a $(LDLIBS) -o $@
 
 # --- tests -----------------------------------------------------------------
 

@@ -118,6 +118,9 @@ struct h1_call {
 	proto_msg_fn fn;
 	void *ctx;
 	int reported;
+	/* the line line_done() is acting on: in the sample, or d->line */
+	const char *ls;
+	size_t ln;
 };
 
 enum h1_verdict {
@@ -159,10 +162,20 @@ static int lower(int ch)
 	return ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
 }
 
-/* RFC 9110 tchar: what header names and methods are made of. */
+/*
+ * RFC 9110 tchar: what header names and methods are made of. Checked for
+ * every byte of every header name: no strchr() for the punctuation, but a
+ * bitmap of "!#$%&'*+-.^_`|~" over ASCII 0-63 and 64-127.
+ */
 static bool is_tchar(int ch)
 {
-	return is_digit(ch) || is_alpha(ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
+	static const uint64_t punct_lo = 0x6cfa00000000ULL, punct_hi = 0x50000001c0000000ULL;
+
+	if (is_digit(ch) || is_alpha(ch))
+		return true;
+	if (ch < 0 || ch > 127)
+		return false;
+	return ch < 64 ? (punct_lo >> ch) & 1 : (punct_hi >> (ch - 64)) & 1;
 }
 
 /* Bytes allowed inside a request target: visible, lenient about UTF-8. */
@@ -171,16 +184,18 @@ static bool is_target_char(int ch)
 	return ch > 0x20 && ch != 0x7f;
 }
 
-/* Case-insensitive equality of @s[0..n) and NUL-terminated @word. */
-static bool word_eq(const char *s, size_t n, const char *word)
+/* Case-insensitive equality of @s[0..n) and the lower-case string literal @word. */
+#define word_eq(s, n, word) ((n) == sizeof(word) - 1 && word_eq_n(s, word, sizeof(word) - 1))
+
+static bool word_eq_n(const char *s, const char *word, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!word[i] || lower((unsigned char)s[i]) != word[i])
+		if (lower((unsigned char)s[i]) != word[i])
 			return false;
 	}
-	return word[n] == '\0';
+	return true;
 }
 
 static void trim(const char **s, size_t *n)
@@ -236,6 +251,24 @@ static enum h1_verdict match_version(const char *s, size_t n, int *minor)
 		return H1_INVALID;
 	*minor = s[sizeof(v) - 1] - '0';
 	return H1_COMPLETE;
+}
+
+/* Copy the string @src (NUL within @n bytes) into @dst[@n]. */
+static void str_copy(char *dst, const char *src, size_t n)
+{
+	size_t len = strnlen(src, n - 1);
+
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* Empty @st: fields, not a memset of the path (this runs for every message). */
+static void start_reset(struct h1_start *st)
+{
+	st->method[0] = '\0';
+	st->path[0] = '\0';
+	st->status = 0;
+	st->minor = 1;
 }
 
 /* Copy a request target into @path: the part before '?' or '#', truncated. */
@@ -356,8 +389,7 @@ static enum h1_verdict parse_status_line(const char *s, size_t n, bool whole, st
 static enum h1_verdict parse_start_line(enum proto_dir dir, const char *s, size_t n, bool whole,
 					struct h1_start *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->minor = 1;
+	start_reset(out);
 	if (dir == PROTO_DIR_REQUEST)
 		return parse_request_line(s, n, whole, out);
 	return parse_status_line(s, n, whole, out);
@@ -417,7 +449,7 @@ static void fifo_push(struct h1_conn *c, const char *method, bool keep_alive)
 	if (c->fifo_len == H1_FIFO_MAX)
 		fifo_pop(c);
 	p = &c->fifo[(c->fifo_head + c->fifo_len) % H1_FIFO_MAX];
-	memcpy(p->method, method, PROTO_METHOD_MAX);
+	str_copy(p->method, method, sizeof(p->method));
 	p->keep_alive = keep_alive;
 	c->fifo_len++;
 }
@@ -457,8 +489,7 @@ static void message_begin(struct h1_call *call, struct h1_dir *d, uint64_t off)
 	d->st = H1_START_LINE;
 	d->msg_off = off;
 	d->msg_ts_ns = call->ts_ns;
-	memset(&d->start, 0, sizeof(d->start));
-	d->start.minor = 1;
+	start_reset(&d->start);
 	d->content_length = -1;
 	d->te_seen = false;
 	d->te_chunked = false;
@@ -483,15 +514,17 @@ static void report(struct h1_call *call, struct h1_dir *d, int64_t body_bytes)
 	struct h1_conn *c = call->c;
 	struct proto_msg m;
 
-	memset(&m, 0, sizeof(m));
+	/* fields one by one, the strings to their NUL: a memset of m costs more (per message) */
 	m.dir = call->dir;
 	m.ts_ns = d->msg_ts_ns;
 	m.stream_off = d->msg_off;
 	m.body_bytes = body_bytes;
 	m.keep_alive = message_keep_alive(d);
+	m.status = 0;
+	m.method[0] = m.path[0] = m.path_template[0] = '\0';
 	if (call->dir == PROTO_DIR_REQUEST) {
-		memcpy(m.method, d->start.method, sizeof(m.method));
-		memcpy(m.path, d->start.path, sizeof(m.path));
+		str_copy(m.method, d->start.method, sizeof(m.method));
+		str_copy(m.path, d->start.path, sizeof(m.path));
 		path_template(m.path, m.path_template, sizeof(m.path_template));
 		fifo_push(c, m.method, m.keep_alive);
 	} else {
@@ -499,7 +532,7 @@ static void report(struct h1_call *call, struct h1_dir *d, int64_t body_bytes)
 
 		m.status = d->start.status;
 		if (p) {
-			memcpy(m.method, p->method, sizeof(m.method));
+			str_copy(m.method, p->method, sizeof(m.method));
 			m.keep_alive = m.keep_alive && p->keep_alive;
 			if (m.status >= 200 || m.status == 101)
 				fifo_pop(c);
@@ -605,17 +638,6 @@ static void line_append(struct h1_dir *d, const char *p, size_t n)
 	}
 }
 
-/* The line ended (LF consumed): drop its CR. */
-static void line_strip_cr(struct h1_dir *d)
-{
-	if (d->line_over) {
-		if (d->tail_len && d->tail[d->tail_len - 1] == '\r')
-			d->tail_len--;
-	} else if (d->line_len && d->line[d->line_len - 1] == '\r') {
-		d->line_len--;
-	}
-}
-
 /*
  * start_line_prefix - judge the unfinished start line in d->line as a prefix
  * (a CR at its end may be the first half of its CRLF). Fills d->start.
@@ -630,16 +652,16 @@ static enum h1_verdict start_line_prefix(enum proto_dir dir, struct h1_dir *d)
 }
 
 /*
- * start_line_done - a whole start line is in d->line. An overlong request
- * line is judged on its head (method, target) and its tail (version).
- * Returns false after losing sync.
+ * start_line_done - a whole start line is call->ls[0..ln). An overlong
+ * request line (in d->line and d->tail) is judged on its head (method,
+ * target) and its tail (version). Returns false after losing sync.
  */
 static bool start_line_done(struct h1_call *call, struct h1_dir *d)
 {
 	enum h1_verdict v;
 
 	if (!d->line_over) {
-		v = parse_start_line(call->dir, d->line, d->line_len, true, &d->start);
+		v = parse_start_line(call->dir, call->ls, call->ln, true, &d->start);
 		if (v != H1_COMPLETE)
 			goto invalid;
 		return true;
@@ -667,8 +689,8 @@ invalid:
 /* header_line - one header field line: note the three that matter. */
 static bool header_line(struct h1_call *call, struct h1_dir *d)
 {
-	const char *s = d->line, *colon, *val;
-	size_t n = d->line_len, name_len, vlen, i;
+	const char *s = call->ls, *colon, *val;
+	size_t n = call->ln, name_len, vlen, i;
 
 	if (s[0] == ' ' || s[0] == '\t')
 		return true; /* obsolete line folding: continues an earlier value */
@@ -742,8 +764,8 @@ invalid:
 /* chunk_size_line - "1a[;ext]": start the chunk's data, or the trailers. */
 static bool chunk_size_line(struct h1_call *call, struct h1_dir *d)
 {
-	const char *s = d->line;
-	size_t n = d->line_len, i;
+	const char *s = call->ls;
+	size_t n = call->ln, i;
 	uint64_t size = 0;
 
 	for (i = 0; i < n && hex_value((unsigned char)s[i]) >= 0; i++) {
@@ -762,17 +784,28 @@ static bool chunk_size_line(struct h1_call *call, struct h1_dir *d)
 	return true;
 }
 
-/* line_done - a line ended in a line-oriented state; act on it. */
-static void line_done(struct h1_call *call, struct h1_dir *d)
+/*
+ * line_done - the line @s[0..n) (LF excluded) ended in a line-oriented
+ * state; act on it. @s is d->line, or the sample itself when the whole line
+ * is in it (no copy).
+ */
+static void line_done(struct h1_call *call, struct h1_dir *d, const char *s, size_t n)
 {
-	line_strip_cr(d);
+	if (d->line_over) {
+		if (d->tail_len && d->tail[d->tail_len - 1] == '\r')
+			d->tail_len--;
+	} else if (n && s[n - 1] == '\r') {
+		n--;
+	}
+	call->ls = s;
+	call->ln = n;
 	switch (d->st) {
 	case H1_START_LINE:
 		if (start_line_done(call, d))
 			d->st = H1_HEADERS;
 		break;
 	case H1_HEADERS:
-		if (d->line_len == 0 && !d->line_over)
+		if (n == 0 && !d->line_over)
 			headers_done(call, d);
 		else
 			header_line(call, d);
@@ -781,13 +814,13 @@ static void line_done(struct h1_call *call, struct h1_dir *d)
 		chunk_size_line(call, d);
 		break;
 	case H1_CHUNK_END:
-		if (d->line_len || d->line_over)
+		if (n || d->line_over)
 			lose_sync(call, d, true);
 		else
 			d->st = H1_CHUNK_SIZE;
 		break;
 	case H1_TRAILERS:
-		if (d->line_len == 0 && !d->line_over)
+		if (n == 0 && !d->line_over)
 			d->st = H1_START;
 		break;
 	default:
@@ -820,10 +853,15 @@ static size_t step(struct h1_call *call, struct h1_dir *d, const uint8_t *p, siz
 	case H1_TRAILERS:
 		lf = memchr(p, '\n', n);
 		take = lf ? (size_t)(lf - p) : n;
+		if (lf && !d->line_len && !d->line_over && take <= H1_LINE_MAX) {
+			/* the whole line is in the sample: parse it there */
+			line_done(call, d, (const char *)p, take);
+			return take + 1;
+		}
 		line_append(d, (const char *)p, take);
 		if (!lf)
 			return n;
-		line_done(call, d);
+		line_done(call, d, d->line, d->line_len);
 		return take + 1;
 	case H1_BODY:
 	case H1_CHUNK_DATA:
