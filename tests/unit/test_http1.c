@@ -611,6 +611,19 @@ static void test_long_lines(void **state)
 	assert_string_equal(r.m[0].path_template, "/q/{id}");
 	assert_int_equal(r.m[0].body_bytes, 4);
 	assert_stats(c, 1, 0, 0, 0);
+	/*
+	 * the same in one call: lines longer than the parser keeps, though whole
+	 * in the sample, take the buffered path (head and tail) like split ones
+	 */
+	{
+		struct rec one = {0};
+		void *c1 = proto_http1.conn_new();
+
+		assert_int_equal(feed_call(c1, REQ, req, n, n, 1, &one), 1);
+		assert_msg_equal(&one.m[0], &r.m[0]);
+		assert_stats(c1, 1, 0, 0, 0);
+		proto_http1.conn_free(c1);
+	}
 	/* the same with a bad version at the end is a parse error */
 	n = (size_t)snprintf(req, sizeof(req), "GET /q/%0400d HTTP/9.9\r\n\r\n", 5);
 	feed_call(c, REQ, req, 200, 200, 2, &r);
