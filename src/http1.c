@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "strutil.h"
 
 #define H1_LINE_MAX	 320 /* bytes of one line kept: start line, header, chunk size */
 #define H1_TAIL_MAX	 12  /* last bytes of an overlong line (the request's version) */
@@ -253,15 +254,6 @@ static enum h1_verdict match_version(const char *s, size_t n, int *minor)
 	return H1_COMPLETE;
 }
 
-/* Copy the string @src (NUL within @n bytes) into @dst[@n]. */
-static void str_copy(char *dst, const char *src, size_t n)
-{
-	size_t len = strnlen(src, n - 1);
-
-	memcpy(dst, src, len);
-	dst[len] = '\0';
-}
-
 /* Empty @st: fields, not a memset of the path (this runs for every message). */
 static void start_reset(struct h1_start *st)
 {
@@ -449,7 +441,7 @@ static void fifo_push(struct h1_conn *c, const char *method, bool keep_alive)
 	if (c->fifo_len == H1_FIFO_MAX)
 		fifo_pop(c);
 	p = &c->fifo[(c->fifo_head + c->fifo_len) % H1_FIFO_MAX];
-	str_copy(p->method, method, sizeof(p->method));
+	str_copy(p->method, sizeof(p->method), method);
 	p->keep_alive = keep_alive;
 	c->fifo_len++;
 }
@@ -523,8 +515,8 @@ static void report(struct h1_call *call, struct h1_dir *d, int64_t body_bytes)
 	m.status = 0;
 	m.method[0] = m.path[0] = m.path_template[0] = '\0';
 	if (call->dir == PROTO_DIR_REQUEST) {
-		str_copy(m.method, d->start.method, sizeof(m.method));
-		str_copy(m.path, d->start.path, sizeof(m.path));
+		str_copy(m.method, sizeof(m.method), d->start.method);
+		str_copy(m.path, sizeof(m.path), d->start.path);
 		path_template(m.path, m.path_template, sizeof(m.path_template));
 		fifo_push(c, m.method, m.keep_alive);
 	} else {
@@ -532,7 +524,7 @@ static void report(struct h1_call *call, struct h1_dir *d, int64_t body_bytes)
 
 		m.status = d->start.status;
 		if (p) {
-			str_copy(m.method, p->method, sizeof(m.method));
+			str_copy(m.method, sizeof(m.method), p->method);
 			m.keep_alive = m.keep_alive && p->keep_alive;
 			if (m.status >= 200 || m.status == 101)
 				fifo_pop(c);

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "reqs.h"
+#include "strutil.h"
 
 #define CONN_BUCKETS   4096
 #define MAX_CONNS      16384
@@ -223,15 +224,6 @@ static void format_endpoint(char *out, size_t n, uint8_t family, const uint8_t *
 
 	inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, ip, sizeof(ip));
 	snprintf(out, n, family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
-}
-
-/* Copy @src into @dst (@n > 0 bytes), truncating: snprintf's "%s" without its cost (per request). */
-static void str_copy(char *dst, size_t n, const char *src)
-{
-	size_t len = strnlen(src, n - 1);
-
-	memcpy(dst, src, len);
-	dst[len] = '\0';
 }
 
 static bool is_loopback(uint8_t family, const uint8_t *a)

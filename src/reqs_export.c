@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "reqs_export.h"
+#include "strutil.h"
 
 int64_t clock_mono_to_unix_ns(void)
 {
@@ -71,15 +72,6 @@ void req_record_print(FILE *out, const struct req_record *r, const struct watch_
 		fprintf(out, "%s %s %s %s %d total %.0fus (answered by the sidecar)\n",
 			ctr ? ctr->pod : "?", req_direction_name(r->direction), r->method, r->path,
 			r->status, (double)(r->t_out - r->t_in) / 1e3);
-}
-
-/* Copy @src into @dst of size @n, truncated, always terminated. */
-static void str_copy(char *dst, size_t n, const char *src)
-{
-	size_t len = strnlen(src, n - 1);
-
-	memcpy(dst, src, len);
-	dst[len] = '\0';
 }
 
 static struct span_rec *span_add(struct trace_rec *t, const struct span_rec *parent,
