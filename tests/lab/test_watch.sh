@@ -16,7 +16,6 @@ cleanup() {
 	[ -n "${V6_SERVER:-}" ] && kill "$V6_SERVER" 2>/dev/null
 	[ -n "${V6_CLIENT:-}" ] && kill "$V6_CLIENT" 2>/dev/null
 	drop_rules -D 2>/dev/null
-	drop_rules -D 2>/dev/null # the INPUT rule if the OUTPUT one was gone
 	"$LAB" down >/dev/null 2>&1
 	rm -rf "$TMP"
 }
@@ -154,11 +153,13 @@ check_eq "with --syscall-time: every write is timed" 0 \
 # to the sidecar, and its replies carry ratings' address after the reverse NAT,
 # so without -i eth0 the app's own leg would lose and retransmit too.
 # podscope's retransmits must equal the kernel's own TcpRetransSegs in each pod.
-drop_rules() { # drop_rules -A|-D
+drop_rules() { # drop_rules -A|-D: both rules; fails if either fails
+	local rc=0
 	nsenter --net=/run/netns/psl-reviews iptables "$1" OUTPUT -o eth0 -p tcp -d 198.18.0.12 --dport 9080 \
-		-m statistic --mode random --probability 0.3 -j DROP &&
+		-m statistic --mode random --probability 0.3 -j DROP || rc=1
 	nsenter --net=/run/netns/psl-reviews iptables "$1" INPUT -i eth0 -p tcp -s 198.18.0.12 --sport 9080 \
-		-m length --length 100:65535 -m statistic --mode nth --every 10 --packet 0 -j DROP
+		-m length --length 100:65535 -m statistic --mode nth --every 10 --packet 0 -j DROP || rc=1
+	return $rc
 }
 retrans() { nsenter --net="/run/netns/psl-$1" nstat -az TcpRetransSegs | awk '/TcpRetransSegs/ { print $2 }'; }
 rv0=$(retrans reviews)
