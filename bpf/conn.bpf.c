@@ -19,7 +19,9 @@
  * depend on the number of connections. A read or write on a tracked
  * connection by its owner costs no hash lookup at all: the owner's target
  * check is cached in the connection and repeated only when the target set
- * changes (target_gen).
+ * changes (target_gen). Under tp_btf, the common call does not even reach
+ * the socket storage: a per-CPU socket cache (struct sk_cache_slot) answers
+ * it from one cache line.
  * Lifecycle events go to user space through a ring buffer; losses counted.
  *
  * Every program exists twice (tp_btf preferred, raw_tp fallback); all kernel
@@ -56,6 +58,12 @@ const volatile bool syscall_time = true;
 
 /* Edge sides handed out so far (index into sides). */
 __u32 side_count = 0;
+/*
+ * Bumped when a socket that may sit in the socket cache starts a new
+ * connection (a second connect() on one socket): every slot filled before
+ * is stale then. Slots record the value they were filled under.
+ */
+__u32 sk_cache_gen = 0;
 
 /* Connection state under tp_btf (see sks()). */
 struct {
@@ -159,6 +167,14 @@ struct {
 } payload_samples SEC(".maps");
 
 #define SAMPLE_WAKEUP_BYTES (256 * 1024)
+
+/* See struct sk_cache_slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sk_cache);
+} sk_cache SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -425,10 +441,6 @@ static __always_inline void emit(__u32 type, __u64 skaddr, const struct conn_sta
 				? c->established_ns - c->start_ns
 				: 0;
 	e->duration_ns = now - c->start_ns;
-	e->bytes_sent = c->bytes_sent;
-	e->bytes_recv = c->bytes_recv;
-	e->writes = c->writes;
-	e->reads = c->reads;
 	e->retransmits = c->retransmits;
 	e->drops = c->drops;
 	e->role = c->role;
@@ -487,6 +499,12 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 
 		if (!t)
 			return 0;
+		/*
+		 * A socket with a cookie may be in a socket cache under its
+		 * last connection, whose edge side this one need not share.
+		 */
+		if (sks(btf) && BPF_CORE_READ(sk, __sk_common.skc_cookie.counter))
+			__sync_fetch_and_add(&sk_cache_gen, 1);
 		c = conn_new(sk, tgid, t->container_idx, CONN_ROLE_CLIENT, now, btf);
 		if (c)
 			conn_owner_checked(c, t, gen);
@@ -746,12 +764,94 @@ enum io_timing {
 
 static __always_inline void account_io(struct conn_state *c, const struct sock *sk, __u32 dir,
 				       __u64 bytes, __u64 dt, enum io_timing timing, bool btf_sk);
+static __always_inline void side_io(struct side_metrics *m, const struct sock *sk, __u32 dir,
+				    __u64 bytes, __u64 dt, enum io_timing timing, bool btf_sk);
 static __always_inline void sample_call(struct conn_state *c, __u64 skaddr, __u8 dir, __u64 bytes,
 					__u64 buf, __u8 kind, __u64 start_ns, __u64 now,
 					__u64 pid_tgid);
 static __always_inline struct conn_state *conn_adopt(const struct sock *sk, __u32 tgid,
 						     const struct target_ref *t, __u64 gen,
 						     __u64 now, bool btf);
+
+/* The compiler must not move loads or stores of a cache slot across this. */
+#define compiler_barrier() asm volatile("" ::: "memory")
+
+/* This CPU's socket cache slot for @cookie (tp_btf only); NULL for no cookie. */
+static __always_inline struct sk_cache_slot *sk_cache_slot(__u64 cookie)
+{
+	struct sk_cache *cache;
+	__u32 zero = 0;
+
+	if (!cookie)
+		return NULL;
+	cache = bpf_map_lookup_elem(&sk_cache, &zero);
+	if (!cache)
+		return NULL;
+	/*
+	 * Cookies come from per-CPU batches of 4096 consecutive numbers, so
+	 * the k-th socket of two batches would share a slot if the low bits
+	 * chose it: the top bits of a Fibonacci hash do.
+	 */
+	return &cache->slot[(cookie * 0x9e3779b97f4a7c15ULL) >> (64 - SK_CACHE_BITS)];
+}
+
+/*
+ * A read or write by @tgid accounted from the socket cache (tp_btf, see
+ * struct sk_cache_slot). False: not cached, or cached under another owner,
+ * target set or connection; the caller takes the slow path.
+ */
+static __always_inline bool sk_cache_io(const struct sock *sk, __u32 tgid, __u64 gen, __u8 dir,
+					__u64 bytes)
+{
+	__u64 cookie = sk->__sk_common.skc_cookie.counter; /* 0 until someone asks for it */
+	struct sk_cache_slot *s = sk_cache_slot(cookie);
+	__u32 side_id, owner, owner_gen, cache_gen, idx;
+	struct side_metrics *m;
+	__u8 ignore;
+
+	if (!s || s->cookie != cookie)
+		return false;
+	side_id = s->side_id;
+	owner = s->owner_tgid;
+	owner_gen = s->owner_gen;
+	cache_gen = s->cache_gen;
+	ignore = s->ignore;
+	compiler_barrier();
+	if (s->cookie != cookie) /* refilled while this program was preempted */
+		return false;
+	if (cache_gen != sk_cache_gen)
+		return false;
+	if (ignore)
+		return true;
+	if (owner != tgid || owner_gen != (__u32)gen + 1 || !side_id)
+		return false;
+	idx = side_id - 1;
+	m = bpf_map_lookup_elem(&sides, &idx);
+	if (!m)
+		return false;
+	side_io(m, sk, dir, bytes, 0, IO_NOTIME, true);
+	return true;
+}
+
+/* Remember connection @c of @sk in this CPU's socket cache (tp_btf). */
+static __always_inline void sk_cache_fill(const struct sock *sk, const struct conn_state *c)
+{
+	/* gives the socket its cookie if it has none yet */
+	__u64 cookie = bpf_get_socket_cookie((void *)sk);
+	struct sk_cache_slot *s = sk_cache_slot(cookie);
+
+	if (!s)
+		return;
+	s->cookie = 0;
+	compiler_barrier();
+	s->side_id = c->side_id;
+	s->owner_tgid = c->owner_tgid;
+	s->owner_gen = c->owner_gen;
+	s->cache_gen = sk_cache_gen;
+	s->ignore = c->ignore;
+	compiler_barrier();
+	s->cookie = cookie;
+}
 
 /*
  * Without --syscall-time: one socket read or write, accounted here. Under
@@ -765,8 +865,13 @@ static __always_inline int on_sock_io(const struct sock *sk, int ret, __u8 dir, 
 	__u32 tgid = pid_tgid >> 32, flags;
 	struct target_ref *t;
 	struct conn_state *c;
+	bool sampled;
 
 	if (ret <= 0)
+		return 0;
+	gen = target_gen_now();
+	/* the common case: a call on a tracked, never sampled connection by its owner */
+	if (sks(btf) && sk_cache_io(sk, tgid, gen, dir, (__u64)ret))
 		return 0;
 	/*
 	 * Socket first: on a tracked connection its owner is a known target and
@@ -774,9 +879,11 @@ static __always_inline int on_sock_io(const struct sock *sk, int ret, __u8 dir, 
 	 * (softirq never gets here: these are process-context calls).
 	 */
 	c = conn_get(sk, btf);
-	if (c && c->ignore)
+	if (c && c->ignore) {
+		if (sks(btf))
+			sk_cache_fill(sk, c);
 		return 0;
-	gen = target_gen_now();
+	}
 	if (c && c->owner_tgid == tgid && c->owner_gen == (__u32)gen + 1) {
 		flags = c->owner_flags;
 	} else {
@@ -792,8 +899,9 @@ static __always_inline int on_sock_io(const struct sock *sk, int ret, __u8 dir, 
 			conn_owner_checked(c, t, gen);
 		}
 	}
-	if (btf && sample_payload && dir != c->last_dir && c->proto != CONN_PROTO_OTHER &&
-	    (sample_all_targets || (flags & TARGET_F_SIDECAR))) {
+	sampled = sample_payload && c->proto != CONN_PROTO_OTHER &&
+		  (sample_all_targets || (flags & TARGET_F_SIDECAR));
+	if (btf && sampled && dir != c->last_dir) {
 		/* a trusted pointer: its fields are plain loads, not probe reads */
 		struct pt_regs *regs =
 			(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
@@ -820,6 +928,15 @@ static __always_inline int on_sock_io(const struct sock *sk, int ret, __u8 dir, 
 	}
 	c->last_dir = dir;
 	account_io(c, sk, dir, (__u64)ret, 0, IO_NOTIME, btf);
+	/*
+	 * Sampled connections stay on this path: their samples need the
+	 * connection's byte offsets and direction, kept here. The sample
+	 * above may just have found the connection not to be HTTP.
+	 */
+	sampled = sampled && c->proto != CONN_PROTO_OTHER;
+	if (sks(btf) && !sampled && c->owner_tgid == tgid && c->owner_gen == (__u32)gen + 1 &&
+	    c->side_id)
+		sk_cache_fill(sk, c);
 	return 0;
 }
 
@@ -1089,20 +1206,13 @@ static __always_inline int on_sys_exit(long nr)
 }
 
 /*
- * Add one data-carrying call to the connection and its edge side. @btf_sk:
- * @sk is a typed pointer (tp_btf), so the RTT is a plain load; otherwise it
- * is probe-read.
+ * Add one data-carrying call to edge side @m. @btf_sk: @sk is a typed
+ * pointer (tp_btf), so the RTT is a plain load; otherwise it is probe-read.
  */
-static __always_inline void account_io(struct conn_state *c, const struct sock *sk, __u32 dir,
-				       __u64 bytes, __u64 dt, enum io_timing timing, bool btf_sk)
+static __always_inline void side_io(struct side_metrics *m, const struct sock *sk, __u32 dir,
+				    __u64 bytes, __u64 dt, enum io_timing timing, bool btf_sk)
 {
-	struct side_metrics *m = conn_metrics(c);
-
 	if (dir == 1) {
-		c->bytes_sent += bytes;
-		c->writes += 1;
-		if (!m)
-			return;
 		m->write_count += 1;
 		m->write_bytes += bytes;
 		if (timing == IO_TIMED) {
@@ -1129,10 +1239,6 @@ static __always_inline void account_io(struct conn_state *c, const struct sock *
 			}
 		}
 	} else {
-		c->bytes_recv += bytes;
-		c->reads += 1;
-		if (!m)
-			return;
 		m->read_count += 1;
 		m->read_bytes += bytes;
 		if (timing == IO_TIMED) {
@@ -1142,6 +1248,24 @@ static __always_inline void account_io(struct conn_state *c, const struct sock *
 			m->read_untimed += 1;
 		}
 	}
+}
+
+/*
+ * Add one data-carrying call to the connection and its edge side (every
+ * call not answered from the socket cache).
+ */
+static __always_inline void account_io(struct conn_state *c, const struct sock *sk, __u32 dir,
+				       __u64 bytes, __u64 dt, enum io_timing timing, bool btf_sk)
+{
+	struct side_metrics *m = conn_metrics(c);
+
+	stat_inc(CSTAT_IO_UNCACHED);
+	if (dir == 1)
+		c->bytes_sent += bytes;
+	else
+		c->bytes_recv += bytes;
+	if (m)
+		side_io(m, sk, dir, bytes, dt, timing, btf_sk);
 }
 
 static __always_inline int on_retransmit(const struct sock *sk, bool btf)

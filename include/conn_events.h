@@ -89,11 +89,15 @@ struct conn_state {
 	__u8 proto;	   /* enum conn_proto */
 	__u8 ignore;	   /* not a TCP connection: a target's UDP or unix socket, never counted */
 	__u8 role;	   /* enum conn_role */
-	__u32 writes;
+	__u32 container_idx;
+	/*
+	 * Bytes moved so far in each direction: the stream offsets of payload
+	 * samples. Counted on every call of a connection that can be sampled;
+	 * calls answered from the socket cache (struct sk_cache_slot, never a
+	 * sampled connection's) count only in the edge side.
+	 */
 	__u64 bytes_sent;
 	__u64 bytes_recv;
-	__u32 reads;
-	__u32 container_idx;
 	/* connection events and samples */
 	struct side_key side;
 	__u8 laddr[16];
@@ -109,6 +113,35 @@ struct conn_state {
 	__u64 close_start_ns;
 	__u32 retransmits;
 	__u32 drops;
+};
+
+/*
+ * The socket cache (tp_btf only): per CPU, a direct-mapped table from a
+ * socket's cookie to what a read or write on a tracked connection needs -
+ * its edge side and its owner - so the common call costs one cache line
+ * instead of the three that socket storage chains through (the socket's
+ * last line, the storage, its element). Filled on the slow path for
+ * connections that are never sampled; a cookie is never reused, so a slot
+ * left behind by a closed socket can never match again. Read and written
+ * only in process context on its own CPU; @cookie is cleared before and set
+ * after the other fields, and a reader checks it again after reading them,
+ * so a program preempted in between sees either the old slot or the new.
+ */
+#define SK_CACHE_BITS  9
+#define SK_CACHE_SLOTS (1 << SK_CACHE_BITS) /* per CPU: 16 KiB */
+
+struct sk_cache_slot {
+	__u64 cookie; /* 0: empty */
+	__u32 side_id;
+	__u32 owner_tgid;
+	__u32 owner_gen;
+	__u32 cache_gen; /* sk_cache_gen when filled */
+	__u8 ignore;
+	__u8 pad[7];
+};
+
+struct sk_cache {
+	struct sk_cache_slot slot[SK_CACHE_SLOTS];
 };
 
 struct drop_key {
@@ -137,9 +170,6 @@ struct conn_event {
 	__u32 tgid; /* process that did the operation (close: owner) */
 	__u64 connect_ns;
 	__u64 duration_ns;
-	__u64 bytes_sent;
-	__u64 bytes_recv;
-	__u32 writes, reads;
 	__u32 retransmits, drops;
 	__u8 role;
 	__u8 close_reason;
@@ -195,6 +225,8 @@ enum conn_stat {
 				    connection (ignored; with socket storage: once per socket) */
 	CSTAT_SAMPLE_DROPS,	 /* payload samples lost: ring buffer full */
 	CSTAT_SAMPLES,		 /* payload samples taken */
+	CSTAT_IO_UNCACHED,	 /* reads and writes accounted without the socket cache (tp_btf:
+				    sampled connections, first calls, after target-set changes) */
 	CSTAT__COUNT,
 };
 

@@ -15,6 +15,8 @@ cleanup() {
 	[ -n "${WATCH_PID:-}" ] && kill "$WATCH_PID" 2>/dev/null
 	[ -n "${V6_SERVER:-}" ] && kill "$V6_SERVER" 2>/dev/null
 	[ -n "${V6_CLIENT:-}" ] && kill "$V6_CLIENT" 2>/dev/null
+	[ -n "${RC_CLIENT:-}" ] && kill "$RC_CLIENT" 2>/dev/null
+	[ -n "${RC_SERVER:-}" ] && kill "$RC_SERVER" 2>/dev/null
 	drop_rules -D 2>/dev/null
 	"$LAB" down >/dev/null 2>&1
 	rm -rf "$TMP"
@@ -47,6 +49,75 @@ cpuacct() { # cpuacct CONTAINER
 	cid=$(jq -r --arg c "$1" '.items[] | select(.metadata.name == "reviews") | .status.containerStatuses[] | select(.name == $c) | .containerID | sub("containerd://"; "")' "$TMP/pods.json")
 	cat "/sys/fs/cgroup/cpuacct/kubepods/burstable/pod$RUID/$cid/cpuacct.usage"
 }
+# curl_loop: N requests through the chain, one fresh connection each; sets
+# ok_requests, curl_bytes (headers + bodies received) and curl_req (sent).
+curl_loop() {
+	local out code hdr body req
+	curl_bytes=0 curl_req=0 ok_requests=0
+	for _ in $(seq $N); do
+		out=$(curl -s -o /dev/null -w '%{http_code} %{size_header} %{size_download} %{size_request}' \
+			http://198.18.0.11:9080/)
+		read -r code hdr body req <<<"$out"
+		[ "$code" == 200 ] && ok_requests=$((ok_requests + 1))
+		curl_bytes=$((curl_bytes + hdr + body))
+		curl_req=$((curl_req + req))
+	done
+}
+
+# chain_checks FILE LABEL SS_BEFORE SS_AFTER LOG_BEFORE: what one watch window
+# over curl_loop must show, to the byte.
+chain_checks() {
+	local f=$1 l=$2 sb rb sa ra e inbound pod
+	check_eq "$l: all $N requests succeeded" "$N" "$ok_requests"
+	check "$l: snapshot is valid JSON" jq empty "$f"
+	check_eq "$l: schema" podscope.snapshot/v1 "$(jq -r .schema "$f")"
+	check_eq "$l: two-sidecar topology: 5 edges" 5 "$(jq '.edges | length' "$f")"
+
+	inbound=$(jq -c '[.edges[] | select(.server.pod == "default/reviews" and .server.container == "istio-proxy" and .server.port == 15006)] | first' "$f")
+	check_eq "$l: inbound edge: accepts at the reviews sidecar = $N curl connections" "$N" \
+		"$(jq .server_side.connect.count <<<"$inbound")"
+	check_eq "$l: inbound edge: client is outside (node root ns, 198.18.0.1)" "198.18.0.1 null" \
+		"$(jq -r '"\(.client.addr) \(.client.pid)"' <<<"$inbound")"
+	check_eq "$l: inbound edge: sidecar wrote exactly what curl received (headers + bodies)" \
+		"$curl_bytes" "$(jq .server_side.write.bytes <<<"$inbound")"
+	check_eq "$l: inbound edge: sidecar read exactly what curl sent" \
+		"$curl_req" "$(jq .server_side.read.bytes <<<"$inbound")"
+	check_eq "$l: inbound edge: $N requests in the sidecar's access log" "$N" \
+		"$(tail -n +"$(($5 + 1))" "$ACCESS_REVIEWS" | grep -c 'fe=inbound')"
+	check_eq "$l: inbound edge: closes = $N, all normal" "$N" "$(jq .server_side.close.count <<<"$inbound")"
+
+	e=$(edge "$f" default/reviews istio-proxy default/reviews app)
+	read -r sb rb <<<"$3"
+	read -r sa ra <<<"$4"
+	check_eq "$l: reviews app: written/read bytes agree with the kernel's own socket counters (ss -ti)" \
+		"$((sa - sb)) $((ra - rb))" "$(jq -r '"\(.server_side.write.bytes) \(.server_side.read.bytes)"' <<<"$e")"
+	for pod in reviews ratings; do
+		e=$(edge "$f" "default/$pod" istio-proxy "default/$pod" app)
+		check "$l: $pod: sidecar -> app edge exists with both sides" \
+			jq -e '.client_side != null and .server_side != null' <<<"$e"
+		check_eq "$l: $pod: sidecar write bytes == app read bytes (exact)" \
+			"$(jq .client_side.write.bytes <<<"$e")" "$(jq .server_side.read.bytes <<<"$e")"
+		check_eq "$l: $pod: app write bytes == sidecar read bytes (exact)" \
+			"$(jq .server_side.write.bytes <<<"$e")" "$(jq .client_side.read.bytes <<<"$e")"
+		check "$l: $pod: keep-alive pooling: at most 2 connects sidecar -> app for $N requests" \
+			jq -e '.client_side.connect.count <= 2 and .server_side.connect.count <= 2' <<<"$e"
+		check_eq "$l: $pod: dialed 127.0.0.1:9080" "127.0.0.1:9080" "$(jq -r .dialed <<<"$e")"
+	done
+	# reviews app -> its sidecar's outbound listener (REDIRECT: dialed ratings, served on 15001)
+	e=$(edge "$f" default/reviews app default/reviews istio-proxy)
+	check_eq "$l: outbound capture: app dialed ratings, sidecar served on 15001" "198.18.0.12:9080 15001" \
+		"$(jq -r '"\(.dialed) \(.server.port)"' <<<"$e")"
+	check_eq "$l: outbound capture: bytes agree both ways" \
+		"$(jq '[.client_side.write.bytes, .client_side.read.bytes] | join(" ")' <<<"$e" | tr -d '"')" \
+		"$(jq '[.server_side.read.bytes, .server_side.write.bytes] | join(" ")' <<<"$e" | tr -d '"')"
+	e=$(edge "$f" default/reviews istio-proxy default/ratings istio-proxy)
+	check_eq "$l: sidecar -> sidecar across pods: bytes agree both ways" \
+		"$(jq '[.client_side.write.bytes, .client_side.read.bytes] | join(" ")' <<<"$e" | tr -d '"')" \
+		"$(jq '[.server_side.read.bytes, .server_side.write.bytes] | join(" ")' <<<"$e" | tr -d '"')"
+	check_eq "$l: ratings served $N requests: its app read $N requests' worth of calls" "$N" \
+		"$(edge "$f" default/ratings istio-proxy default/ratings app | jq .server_side.read.count)"
+}
+
 ss_before=$(ss_app_bytes reviews)
 cpu_app0=$(cpuacct app)
 cpu_prx0=$(cpuacct istio-proxy)
@@ -55,16 +126,7 @@ start_watch "$TMP/w1.json" 6s --pod default/reviews --pod default/ratings --json
 sys_progs() { bpftool prog show | grep -cE ' name ps_sys(ent|exit)_'; }
 check_eq "--syscall-time: sys_enter and sys_exit programs attached" 2 "$(sys_progs)"
 log_before=$(wc -l <"$ACCESS_REVIEWS")
-curl_bytes=0
-ok_requests=0
-for _ in $(seq $N); do
-	out=$(curl -s -o /dev/null -w '%{http_code} %{size_header} %{size_download} %{size_request}' \
-		http://198.18.0.11:9080/)
-	read -r code hdr body req <<<"$out"
-	[ "$code" == 200 ] && ok_requests=$((ok_requests + 1))
-	curl_bytes=$((curl_bytes + hdr + body))
-	curl_req=$((${curl_req:-0} + req))
-done
+curl_loop
 wait_watch
 check_eq "watch --json exits 0" 0 $?
 cpu_app=$(($(cpuacct app) - cpu_app0))
@@ -79,55 +141,7 @@ for c in app:$cpu_app istio-proxy:$cpu_prx; do
 	check "reviews $name: BPF on-CPU time within 0.5x..3x of the cgroup's CPU time" \
 		awk -v b="$bpf" -v k="$kernel" 'BEGIN { exit !(k > 0 && b >= 0.5 * k && b <= 3 * k) }'
 done
-check_eq "all $N requests succeeded" "$N" "$ok_requests"
-check "snapshot is valid JSON" jq empty "$TMP/w1.json"
-check_eq "schema" podscope.snapshot/v1 "$(jq -r .schema "$TMP/w1.json")"
-check_eq "two-sidecar topology: 5 edges" 5 "$(jq '.edges | length' "$TMP/w1.json")"
-
-inbound=$(jq -c '[.edges[] | select(.server.pod == "default/reviews" and .server.container == "istio-proxy" and .server.port == 15006)] | first' "$TMP/w1.json")
-check_eq "inbound edge: accepts at the reviews sidecar = $N curl connections" "$N" \
-	"$(jq .server_side.connect.count <<<"$inbound")"
-check_eq "inbound edge: client is outside (node root ns, 198.18.0.1)" "198.18.0.1 null" \
-	"$(jq -r '"\(.client.addr) \(.client.pid)"' <<<"$inbound")"
-check_eq "inbound edge: sidecar wrote exactly what curl received (headers + bodies)" \
-	"$curl_bytes" "$(jq .server_side.write.bytes <<<"$inbound")"
-check_eq "inbound edge: sidecar read exactly what curl sent" \
-	"$curl_req" "$(jq .server_side.read.bytes <<<"$inbound")"
-check_eq "inbound edge: $N requests in the sidecar's access log" "$N" \
-	"$(tail -n +"$((log_before + 1))" "$ACCESS_REVIEWS" | grep -c 'fe=inbound')"
-check_eq "inbound edge: closes = $N, all normal" "$N" "$(jq .server_side.close.count <<<"$inbound")"
-
-ss_after=$(ss_app_bytes reviews)
-e=$(edge "$TMP/w1.json" default/reviews istio-proxy default/reviews app)
-read -r sb rb <<<"$ss_before"
-read -r sa ra <<<"$ss_after"
-check_eq "reviews app: written/read bytes agree with the kernel's own socket counters (ss -ti)" \
-	"$((sa - sb)) $((ra - rb))" "$(jq -r '"\(.server_side.write.bytes) \(.server_side.read.bytes)"' <<<"$e")"
-for pod in reviews ratings; do
-	e=$(edge "$TMP/w1.json" "default/$pod" istio-proxy "default/$pod" app)
-	check "$pod: sidecar -> app edge exists with both sides" \
-		jq -e '.client_side != null and .server_side != null' <<<"$e"
-	check_eq "$pod: sidecar write bytes == app read bytes (exact)" \
-		"$(jq .client_side.write.bytes <<<"$e")" "$(jq .server_side.read.bytes <<<"$e")"
-	check_eq "$pod: app write bytes == sidecar read bytes (exact)" \
-		"$(jq .server_side.write.bytes <<<"$e")" "$(jq .client_side.read.bytes <<<"$e")"
-	check "$pod: keep-alive pooling: at most 2 connects sidecar -> app for $N requests" \
-		jq -e '.client_side.connect.count <= 2 and .server_side.connect.count <= 2' <<<"$e"
-	check_eq "$pod: dialed 127.0.0.1:9080" "127.0.0.1:9080" "$(jq -r .dialed <<<"$e")"
-done
-# reviews app -> its sidecar's outbound listener (REDIRECT: dialed ratings, served on 15001)
-e=$(edge "$TMP/w1.json" default/reviews app default/reviews istio-proxy)
-check_eq "outbound capture: app dialed ratings, sidecar served on 15001" "198.18.0.12:9080 15001" \
-	"$(jq -r '"\(.dialed) \(.server.port)"' <<<"$e")"
-check_eq "outbound capture: bytes agree both ways" \
-	"$(jq '[.client_side.write.bytes, .client_side.read.bytes] | join(" ")' <<<"$e" | tr -d '"')" \
-	"$(jq '[.server_side.read.bytes, .server_side.write.bytes] | join(" ")' <<<"$e" | tr -d '"')"
-e=$(edge "$TMP/w1.json" default/reviews istio-proxy default/ratings istio-proxy)
-check_eq "sidecar -> sidecar across pods: bytes agree both ways" \
-	"$(jq '[.client_side.write.bytes, .client_side.read.bytes] | join(" ")' <<<"$e" | tr -d '"')" \
-	"$(jq '[.server_side.read.bytes, .server_side.write.bytes] | join(" ")' <<<"$e" | tr -d '"')"
-check_eq "ratings served $N requests: its app read $N requests' worth of calls" "$N" \
-	"$(edge "$TMP/w1.json" default/ratings istio-proxy default/ratings app | jq .server_side.read.count)"
+chain_checks "$TMP/w1.json" "--syscall-time" "$ss_before" "$(ss_app_bytes reviews)" "$log_before"
 check_eq "no retransmits without a drop rule" 0 "$(jq '[.edges[] | (.client_side.retransmits // 0), (.server_side.retransmits // 0)] | add' "$TMP/w1.json")"
 check_eq "no drops without a drop rule" 0 "$(jq '[.edges[] | (.client_side.drops // 0), (.server_side.drops // 0)] | add' "$TMP/w1.json")"
 check_eq "nothing lost" 0 "$(jq '[.lost[] | numbers] | add' "$TMP/w1.json")"
@@ -139,6 +153,29 @@ check "RTT measured on writes" jq -e '[.edges[].client_side.rtt_us.count // 0] |
 check "write time histogram filled" jq -e '[.edges[].client_side.write.hist // [] | add // 0] | add > 0' "$TMP/w1.json"
 check_eq "with --syscall-time: every write is timed" 0 \
 	"$(jq '[.edges[] | .client_side // empty | .write | select(.count != (.hist | add // 0) + .untimed)] | length' "$TMP/w1.json")"
+
+# --- 1b. the same, on the default probes: the socket cache ---------------------
+# Without --syscall-time and without payload sampling, every read or write on a
+# tracked connection by its owner after the first one on each CPU is answered
+# from the per-CPU socket cache (docs/connections.md): the exact byte counts
+# above must hold there too, and the cache must actually carry the calls.
+ss_before=$(ss_app_bytes reviews)
+start_watch "$TMP/w1b.json" 6s --pod default/reviews --pod default/ratings --json --no-requests
+log_before=$(wc -l <"$ACCESS_REVIEWS")
+curl_loop
+wait_watch
+check_eq "socket cache: watch --json exits 0" 0 $?
+chain_checks "$TMP/w1b.json" "socket cache" "$ss_before" "$(ss_app_bytes reviews)" "$log_before"
+calls=$(jq '[.edges[] | (.client_side, .server_side) | select(. != null) | .write.count + .read.count] | add' "$TMP/w1b.json")
+conns=$(jq '.connections | .connects + .accepts + .adopted' "$TMP/w1b.json")
+uncached=$(jq .probes.uncached_io_calls "$TMP/w1b.json")
+ncpu=$(nproc)
+diag "socket cache: $calls calls on $conns connections, $uncached not answered by the cache ($ncpu CPUs)"
+# A connection's first call on each CPU misses; so may a few more when two live
+# sockets share a slot (512 per CPU). Without the cache every call would miss.
+check "socket cache: about one uncached call per connection and CPU ($uncached of $calls, $conns connections)" \
+	test "$uncached" -le $((conns * ncpu + 16)) -a $((uncached * 3)) -lt "$calls"
+check_eq "socket cache: nothing lost" 0 "$(jq '[.lost[] | numbers] | add' "$TMP/w1b.json")"
 
 # --- 2. lab rules drop packets between reviews and ratings -------------------
 # 30% of reviews' packets to ratings are dropped at random in OUTPUT. Locally
@@ -255,6 +292,70 @@ check_eq "IPv6: short-lived clients keep their names" '["curl"]' "$(jq -c .comms
 kill "$V6_SERVER" "$V6_CLIENT" 2>/dev/null
 V6_SERVER=
 V6_CLIENT=
+
+# --- 4b. one socket, two connections ------------------------------------------
+# A client sends 10 x 100 bytes to port A, disconnects the socket (connect with
+# AF_UNSPEC), connects the same socket to port B and sends 10 x 300 bytes. The
+# socket keeps its cookie, so the socket cache must forget what it knew about
+# the first connection: each edge gets exactly its own bytes.
+cat >"$TMP/two_servers.py" <<'PY'
+import socket, sys, threading, time
+def drain(c):
+    try:
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+def serve(l):
+    while True:
+        c, _ = l.accept()
+        threading.Thread(target=drain, args=(c,), daemon=True).start()
+ls = []
+for _ in range(2):
+    l = socket.socket()
+    l.bind(("127.0.0.1", 0))
+    l.listen()
+    ls.append(l)
+    threading.Thread(target=serve, args=(l,), daemon=True).start()
+with open(sys.argv[1], "w") as f:
+    f.write("%d %d\n" % (ls[0].getsockname()[1], ls[1].getsockname()[1]))
+time.sleep(60)
+PY
+cat >"$TMP/reconnect.py" <<'PY'
+import ctypes, os, socket, struct, sys, time
+go, pa, pb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+while not os.path.exists(go):
+    time.sleep(0.05)
+s = socket.socket()
+s.connect(("127.0.0.1", pa))
+for _ in range(10):
+    s.sendall(b"a" * 100)
+    time.sleep(0.01)
+unspec = struct.pack("=H14s", socket.AF_UNSPEC, b"")
+if ctypes.CDLL(None, use_errno=True).connect(s.fileno(), unspec, len(unspec)):
+    sys.exit("disconnect: errno %d" % ctypes.get_errno())
+s.connect(("127.0.0.1", pb))
+for _ in range(10):
+    s.sendall(b"b" * 300)
+    time.sleep(0.01)
+time.sleep(30)
+PY
+python3 "$TMP/two_servers.py" "$TMP/ports" &
+RC_SERVER=$!
+for _ in $(seq 50); do [ -s "$TMP/ports" ] && break; sleep 0.1; done
+read -r PORT_A PORT_B <"$TMP/ports"
+rm -f "$GO"
+python3 "$TMP/reconnect.py" "$GO" "$PORT_A" "$PORT_B" &
+RC_CLIENT=$!
+start_watch "$TMP/w4b.json" 3s --pid "$RC_SERVER" --pid "$RC_CLIENT" --json
+touch "$GO"
+wait_watch
+kill "$RC_CLIENT" "$RC_SERVER" 2>/dev/null
+wait "$RC_CLIENT" "$RC_SERVER" 2>/dev/null
+RC_CLIENT= RC_SERVER=
+rc_edge() { jq -c --arg d "127.0.0.1:$1" '[.edges[] | select(.dialed == $d)] | first | [.client_side.write.count, .client_side.write.bytes, .server_side.read.bytes]' "$TMP/w4b.json"; }
+check_eq "one socket, two connections: 10 writes, 1000 bytes to port A, read by the server" "[10,1000,1000]" "$(rc_edge "$PORT_A")"
+check_eq "one socket, two connections: 10 writes, 3000 bytes to port B, read by the server" "[10,3000,3000]" "$(rc_edge "$PORT_B")"
 
 # --- 5. bad input and exits ---------------------------------------------------
 one_line_fail() {
