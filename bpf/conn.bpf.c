@@ -506,8 +506,15 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		if (sks(btf) && BPF_CORE_READ(sk, __sk_common.skc_cookie.counter))
 			__sync_fetch_and_add(&sk_cache_gen, 1);
 		c = conn_new(sk, tgid, t->container_idx, CONN_ROLE_CLIENT, now, btf);
-		if (c)
-			conn_owner_checked(c, t, gen);
+		if (!c)
+			return 0;
+		conn_owner_checked(c, t, gen);
+		/*
+		 * connect() has set the address it dials: the side is known
+		 * now, so a SYN retransmitted or dropped before the handshake
+		 * completes counts on it (the local port follows at ESTABLISHED).
+		 */
+		conn_describe(c, sk);
 		return 0;
 	}
 	case TCP_LISTEN: {
@@ -548,6 +555,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		c->established = 1;
 		c->established_ns = now;
 		conn_describe(c, sk);
+		c->side_id = 0; /* named again with the final addresses: the same side, as a rule */
 		register_client_end(c);
 		m = conn_metrics(c);
 		if (m) {

@@ -17,6 +17,9 @@ cleanup() {
 	[ -n "${V6_CLIENT:-}" ] && kill "$V6_CLIENT" 2>/dev/null
 	[ -n "${RC_CLIENT:-}" ] && kill "$RC_CLIENT" 2>/dev/null
 	[ -n "${RC_SERVER:-}" ] && kill "$RC_SERVER" 2>/dev/null
+	[ -n "${SYN_CLIENT:-}" ] && kill "$SYN_CLIENT" 2>/dev/null
+	[ -n "${SYN_SERVER:-}" ] && kill "$SYN_SERVER" 2>/dev/null
+	ip netns del psl-syn-test 2>/dev/null
 	drop_rules -D 2>/dev/null
 	"$LAB" down >/dev/null 2>&1
 	rm -rf "$TMP"
@@ -356,6 +359,56 @@ RC_CLIENT= RC_SERVER=
 rc_edge() { jq -c --arg d "127.0.0.1:$1" '[.edges[] | select(.dialed == $d)] | first | [.client_side.write.count, .client_side.write.bytes, .server_side.read.bytes]' "$TMP/w4b.json"; }
 check_eq "one socket, two connections: 10 writes, 1000 bytes to port A, read by the server" "[10,1000,1000]" "$(rc_edge "$PORT_A")"
 check_eq "one socket, two connections: 10 writes, 3000 bytes to port B, read by the server" "[10,3000,3000]" "$(rc_edge "$PORT_B")"
+
+# --- 4c. SYNs retransmitted before the handshake ----------------------------------
+# In a netns of its own, every other SYN to the server's port is dropped: each of
+# the client's 2 connections loses its first SYN and completes on the retransmit
+# a second later. Both retransmits and both drops belong to the client's edge,
+# though the connection had no local port yet when they happened.
+SYN_NS=psl-syn-test
+ip netns add "$SYN_NS" && ip -n "$SYN_NS" link set lo up
+ip netns exec "$SYN_NS" iptables -A OUTPUT -o lo -p tcp --dport 18082 --syn \
+	-m statistic --mode nth --every 2 --packet 0 -j DROP ||
+	{ not_ok "SYN drop rule"; finish; exit 1; }
+cat >"$TMP/syn_client.py" <<'PY'
+import os, socket, sys, time
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.05)
+for _ in range(2):
+    s = socket.create_connection(("127.0.0.1", 18082), timeout=10)
+    s.sendall(b"x" * 100)
+    s.close()
+time.sleep(30)
+PY
+ip netns exec "$SYN_NS" python3 -c '
+import socket, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", 18082)); l.listen()
+while True:
+    c, _ = l.accept()
+    while c.recv(65536):
+        pass
+    c.close()' &
+SYN_SERVER=$!
+rm -f "$GO"
+ip netns exec "$SYN_NS" python3 "$TMP/syn_client.py" "$GO" &
+SYN_CLIENT=$!
+for _ in $(seq 50); do ip netns exec "$SYN_NS" ss -ltnH 'sport = :18082' | grep -q . && break; sleep 0.1; done
+start_watch "$TMP/w4c.json" 5s --pid "$SYN_SERVER" --pid "$SYN_CLIENT" --json
+touch "$GO"
+wait_watch
+syn_retrans=$(ip netns exec "$SYN_NS" nstat -az TcpRetransSegs | awk '/TcpRetransSegs/ { print $2 }')
+kill "$SYN_CLIENT" "$SYN_SERVER" 2>/dev/null
+wait "$SYN_CLIENT" "$SYN_SERVER" 2>/dev/null
+SYN_CLIENT= SYN_SERVER=
+ip netns del "$SYN_NS"
+e=$(jq -c '[.edges[] | select(.dialed == "127.0.0.1:18082")] | first' "$TMP/w4c.json")
+diag "SYN retransmits: kernel $syn_retrans; edge $(jq -c '.client_side | {connect: .connect.count, retransmits, drops, drop_reasons}' <<<"$e")"
+check_eq "SYN retransmits: 2 connects, 2 retransmits (the kernel's count too), 200 bytes" "2 2 2 200" \
+	"$(jq -r --arg k "$syn_retrans" '"\(.client_side.connect.count) \(.client_side.retransmits) \($k) \(.client_side.write.bytes)"' <<<"$e")"
+check_eq "SYN retransmits: the 2 dropped SYNs on the client's edge, NETFILTER_DROP" "2 2" \
+	"$(jq -r '"\(.client_side.drops) \(.client_side.drop_reasons.NETFILTER_DROP)"' <<<"$e")"
+check_eq "SYN retransmits: nothing on an edge of its own" 1 "$(jq '.edges | length' "$TMP/w4c.json")"
 
 # --- 5. bad input and exits ---------------------------------------------------
 one_line_fail() {
