@@ -10,7 +10,8 @@
  *   - raw_syscalls sys_enter/sys_exit, only for the socket I/O syscalls, and
  *     sock:sock_{send,recv}_length in between: bytes and time in the call;
  *     srtt of the socket at each write;
- *   - tcp:tcp_retransmit_skb, tcp:tcp_{send,receive}_reset, skb:kfree_skb.
+ *   - tcp:tcp_retransmit_skb, tcp:tcp_retransmit_synack (counted at accept),
+ *     tcp:tcp_{send,receive}_reset, skb:kfree_skb.
  * Per-connection state lives in socket storage under tp_btf (found from the
  * socket with a few loads, freed with the socket) and in an LRU hash keyed by
  * the socket address under raw_tp or with --syscall-time, whose sys_exit knows
@@ -120,6 +121,18 @@ struct {
 	__type(key, struct end_key);
 	__type(value, struct end_value);
 } client_ends SEC(".maps");
+
+/*
+ * SYN-ACKs sent again for connections not accepted yet, counted on the
+ * server side when the connection is accepted (there is no full socket,
+ * and the client's end may not be known, before that).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct handshake_key);
+	__type(value, __u32);
+} synack_rtx SEC(".maps");
 
 /* How the user buffer of an in-flight call is described (for sampling). */
 enum buf_kind {
@@ -398,6 +411,15 @@ static __always_inline void conn_describe(struct conn_state *c, const struct soc
 	}
 }
 
+static __always_inline void handshake_key_of(struct handshake_key *k, __u32 netns,
+					     const __u8 *raddr, __u16 rport, __u16 family,
+					     __u16 lport)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	end_key_of(&k->client, netns, raddr, rport, family);
+	k->server_port = lport;
+}
+
 static __always_inline void register_client_end(const struct conn_state *c)
 {
 	struct end_value v = {};
@@ -584,6 +606,20 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		m = conn_metrics(c);
 		if (m)
 			m->connect_count += 1; /* accepts; handshake time is not seen here */
+		{
+			struct handshake_key hk;
+			__u32 *rtx;
+
+			handshake_key_of(&hk, lk.netns, c->raddr, c->rport, c->side.family,
+					 c->lport);
+			rtx = bpf_map_lookup_elem(&synack_rtx, &hk);
+			if (rtx) {
+				c->retransmits += *rtx;
+				if (m)
+					m->retransmits += *rtx;
+				bpf_map_delete_elem(&synack_rtx, &hk);
+			}
+		}
 		emit(CEV_ACCEPT, skaddr, c, now, 0);
 	}
 	return 0;
@@ -1290,6 +1326,31 @@ static __always_inline int on_retransmit(const struct sock *sk, bool btf)
 	return 0;
 }
 
+/*
+ * A SYN-ACK sent again by a target's listener (@rsk: the request socket,
+ * whose sock_common has the connection's ends): remembered until accept.
+ */
+static __always_inline int on_synack_retransmit(const struct sock *rsk)
+{
+	struct listen_key lk = {.netns = sk_netns(rsk),
+				.port = BPF_CORE_READ(rsk, __sk_common.skc_num)};
+	__u8 laddr[16], raddr[16];
+	struct handshake_key hk;
+	__u16 lport, rport, family;
+	__u32 *rtx, one = 1;
+
+	if (!bpf_map_lookup_elem(&listeners, &lk))
+		return 0;
+	family = read_tuple(rsk, laddr, raddr, &lport, &rport);
+	handshake_key_of(&hk, lk.netns, raddr, rport, family, lport);
+	rtx = bpf_map_lookup_elem(&synack_rtx, &hk);
+	if (rtx)
+		__sync_fetch_and_add(rtx, 1);
+	else
+		bpf_map_update_elem(&synack_rtx, &hk, &one, BPF_NOEXIST);
+	return 0;
+}
+
 static __always_inline int on_reset(const struct sock *sk, bool btf)
 {
 	struct conn_state *c = conn_get(sk, btf);
@@ -1368,6 +1429,11 @@ static __always_inline int on_drop(struct sk_buff *skb, __u32 reason, struct soc
 	int BPF_PROG(ps_retrans_##mech, const struct sock *sk)                           \
 	{                                                                                \
 		return on_retransmit(sk, btf);                                           \
+	}                                                                                \
+	SEC(sec "/tcp_retransmit_synack")                                                \
+	int BPF_PROG(ps_rtxsyn_##mech, void *listener, struct request_sock *req)         \
+	{                                                                                \
+		return on_synack_retransmit((const struct sock *)req);                   \
 	}                                                                                \
 	SEC(sec "/tcp_send_reset")                                                       \
 	int BPF_PROG(ps_sndrst_##mech, const struct sock *sk)                            \

@@ -245,6 +245,16 @@ struct end_key {
 	__u8 addr[16];
 };
 
+/*
+ * Key of synack_rtx: a connection still in its handshake, by the client's
+ * end (as in end_key) and the server's port.
+ */
+struct handshake_key {
+	struct end_key client;
+	__u16 server_port;
+	__u16 pad[3];
+};
+
 struct end_value {
 	__u32 tgid;
 	__u32 container_idx;

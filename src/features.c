@@ -45,6 +45,7 @@ static const struct tracepoint_status tracepoint_table[] = {
 	TP("syscalls", "sys_exit_accept4", "accepted connections", false),
 	TP("tcp", "tcp_probe", "smoothed RTT", false),
 	TP("tcp", "tcp_retransmit_skb", "retransmits", false),
+	TP("tcp", "tcp_retransmit_synack", "SYN-ACK retransmits", false),
 	TP("skb", "kfree_skb", "drops with reason", false),
 	TP("skb", "consume_skb", "packet path: end of packet", false),
 	TP("sock", "sock_rcvqueue_full", "receive queue overflows", false),

@@ -360,41 +360,52 @@ rc_edge() { jq -c --arg d "127.0.0.1:$1" '[.edges[] | select(.dialed == $d)] | f
 check_eq "one socket, two connections: 10 writes, 1000 bytes to port A, read by the server" "[10,1000,1000]" "$(rc_edge "$PORT_A")"
 check_eq "one socket, two connections: 10 writes, 3000 bytes to port B, read by the server" "[10,3000,3000]" "$(rc_edge "$PORT_B")"
 
-# --- 4c. SYNs retransmitted before the handshake ----------------------------------
-# In a netns of its own, every other SYN to the server's port is dropped: each of
-# the client's 2 connections loses its first SYN and completes on the retransmit
-# a second later. Both retransmits and both drops belong to the client's edge,
-# though the connection had no local port yet when they happened.
+# --- 4c. SYNs and SYN-ACKs retransmitted before the handshake ---------------------
+# In a netns of its own, every other SYN to port 18082 is dropped: each of the
+# client's 2 connections there loses its first SYN and completes on the
+# retransmit a second later. Both retransmits and both drops belong to the
+# client's edge, though the connection had no local port yet when they happened.
+# Every other SYN-ACK from port 18083 is dropped too: the server must send the
+# first connection's SYN-ACK again (whether the second connection's is dropped
+# depends on how many went out for the first), before any full socket exists;
+# those count on its side at accept. All of it together must equal the
+# netns's own TcpRetransSegs.
 SYN_NS=psl-syn-test
 ip netns add "$SYN_NS" && ip -n "$SYN_NS" link set lo up
 ip netns exec "$SYN_NS" iptables -A OUTPUT -o lo -p tcp --dport 18082 --syn \
-	-m statistic --mode nth --every 2 --packet 0 -j DROP ||
-	{ not_ok "SYN drop rule"; finish; exit 1; }
+	-m statistic --mode nth --every 2 --packet 0 -j DROP &&
+	ip netns exec "$SYN_NS" iptables -A OUTPUT -o lo -p tcp --sport 18083 --tcp-flags SYN,ACK SYN,ACK \
+		-m statistic --mode nth --every 2 --packet 0 -j DROP ||
+	{ not_ok "SYN drop rules"; finish; exit 1; }
 cat >"$TMP/syn_client.py" <<'PY'
 import os, socket, sys, time
 while not os.path.exists(sys.argv[1]):
     time.sleep(0.05)
-for _ in range(2):
-    s = socket.create_connection(("127.0.0.1", 18082), timeout=10)
+for port in (18082, 18082, 18083, 18083):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(b"x" * 100)
     s.close()
 time.sleep(30)
 PY
 ip netns exec "$SYN_NS" python3 -c '
-import socket, time
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("127.0.0.1", 18082)); l.listen()
-while True:
-    c, _ = l.accept()
-    while c.recv(65536):
-        pass
-    c.close()' &
+import socket, threading
+def serve(port):
+    l = socket.socket()
+    l.bind(("127.0.0.1", port))
+    l.listen()
+    while True:
+        c, _ = l.accept()
+        while c.recv(65536):
+            pass
+        c.close()
+threading.Thread(target=serve, args=(18083,), daemon=True).start()
+serve(18082)' &
 SYN_SERVER=$!
 rm -f "$GO"
 ip netns exec "$SYN_NS" python3 "$TMP/syn_client.py" "$GO" &
 SYN_CLIENT=$!
-for _ in $(seq 50); do ip netns exec "$SYN_NS" ss -ltnH 'sport = :18082' | grep -q . && break; sleep 0.1; done
-start_watch "$TMP/w4c.json" 5s --pid "$SYN_SERVER" --pid "$SYN_CLIENT" --json
+for _ in $(seq 50); do [ "$(ip netns exec "$SYN_NS" ss -ltnH | wc -l)" -eq 2 ] && break; sleep 0.1; done
+start_watch "$TMP/w4c.json" 8s --pid "$SYN_SERVER" --pid "$SYN_CLIENT" --json
 touch "$GO"
 wait_watch
 syn_retrans=$(ip netns exec "$SYN_NS" nstat -az TcpRetransSegs | awk '/TcpRetransSegs/ { print $2 }')
@@ -404,11 +415,17 @@ SYN_CLIENT= SYN_SERVER=
 ip netns del "$SYN_NS"
 e=$(jq -c '[.edges[] | select(.dialed == "127.0.0.1:18082")] | first' "$TMP/w4c.json")
 diag "SYN retransmits: kernel $syn_retrans; edge $(jq -c '.client_side | {connect: .connect.count, retransmits, drops, drop_reasons}' <<<"$e")"
-check_eq "SYN retransmits: 2 connects, 2 retransmits (the kernel's count too), 200 bytes" "2 2 2 200" \
-	"$(jq -r --arg k "$syn_retrans" '"\(.client_side.connect.count) \(.client_side.retransmits) \($k) \(.client_side.write.bytes)"' <<<"$e")"
+check_eq "SYN retransmits: 2 connects, 2 retransmits, 200 bytes" "2 2 200" \
+	"$(jq -r '"\(.client_side.connect.count) \(.client_side.retransmits) \(.client_side.write.bytes)"' <<<"$e")"
 check_eq "SYN retransmits: the 2 dropped SYNs on the client's edge, NETFILTER_DROP" "2 2" \
 	"$(jq -r '"\(.client_side.drops) \(.client_side.drop_reasons.NETFILTER_DROP)"' <<<"$e")"
-check_eq "SYN retransmits: nothing on an edge of its own" 1 "$(jq '.edges | length' "$TMP/w4c.json")"
+e=$(jq -c '[.edges[] | select(.dialed == "127.0.0.1:18083")] | first' "$TMP/w4c.json")
+diag "SYN-ACK retransmits: edge $(jq -c '{client: .client_side | {connect: .connect.count, retransmits}, server: .server_side | {accepts: .connect.count, retransmits}}' <<<"$e")"
+check "SYN-ACK retransmits: 2 accepts, SYN-ACKs sent again on the server's side, 200 bytes" \
+	jq -e '.server_side.connect.count == 2 and .server_side.retransmits >= 1 and .client_side.write.bytes == 200' <<<"$e"
+check_eq "SYN and SYN-ACK retransmits: all of them, and only them, on the 2 edges (= TcpRetransSegs)" "$syn_retrans" \
+	"$(jq '[.edges[] | (.client_side.retransmits // 0) + (.server_side.retransmits // 0)] | add' "$TMP/w4c.json")"
+check_eq "SYN retransmits: nothing on an edge of its own" 2 "$(jq '.edges | length' "$TMP/w4c.json")"
 
 # --- 5. bad input and exits ---------------------------------------------------
 one_line_fail() {
