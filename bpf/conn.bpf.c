@@ -291,16 +291,19 @@ static __always_inline __u32 side_id_of(const struct side_key *key)
 }
 
 /* The aggregates of @c's edge side (its side key must be filled in). */
+/* This CPU's aggregates of edge side @side_id (1 + index; 0: none). */
+static __always_inline struct side_metrics *side_metrics_of(__u32 side_id)
+{
+	__u32 idx = side_id - 1;
+
+	return side_id ? bpf_map_lookup_elem(&sides, &idx) : NULL;
+}
+
 static __always_inline struct side_metrics *conn_metrics(struct conn_state *c)
 {
-	__u32 idx;
-
 	if (!c->side_id)
 		c->side_id = side_id_of(&c->side);
-	if (!c->side_id)
-		return NULL;
-	idx = c->side_id - 1;
-	return bpf_map_lookup_elem(&sides, &idx);
+	return side_metrics_of(c->side_id);
 }
 
 static __always_inline bool is_loopback(const __u8 *addr, __u16 family)
@@ -849,7 +852,7 @@ static __always_inline bool sk_cache_io(const struct sock *sk, __u32 tgid, __u64
 {
 	__u64 cookie = sk->__sk_common.skc_cookie.counter; /* 0 until someone asks for it */
 	struct sk_cache_slot *s = sk_cache_slot(cookie);
-	__u32 side_id, owner, owner_gen, cache_gen, idx;
+	__u32 side_id, owner, owner_gen, cache_gen;
 	struct side_metrics *m;
 	__u8 ignore;
 
@@ -867,10 +870,9 @@ static __always_inline bool sk_cache_io(const struct sock *sk, __u32 tgid, __u64
 		return false;
 	if (ignore)
 		return true;
-	if (owner != tgid || owner_gen != (__u32)gen + 1 || !side_id)
+	if (owner != tgid || owner_gen != (__u32)gen + 1)
 		return false;
-	idx = side_id - 1;
-	m = bpf_map_lookup_elem(&sides, &idx);
+	m = side_metrics_of(side_id);
 	if (!m)
 		return false;
 	side_io(m, sk, dir, bytes, 0, IO_NOTIME, true);
