@@ -3,7 +3,8 @@
  * Connections and socket metrics of target processes (M2, M4).
  *
  * Only connections created, accepted or used by a target are tracked, and
- * only they cost more than one hash lookup:
+ * only they cost more than a couple of loads (other processes are looked up
+ * once per CPU and target-set change, then remembered: struct other_tgids):
  *   - sock:inet_sock_set_state: connect (SYN_SENT by a target, in process
  *     context), accept (child ESTABLISHED on a target's listening port, in
  *     softirq: identified by socket, never by the current task), close;
@@ -189,6 +190,30 @@ struct {
 	__type(value, struct sk_cache);
 } sk_cache SEC(".maps");
 
+/*
+ * Processes found not to be targets, per CPU: a direct-mapped table of
+ * (tgid, target generation + 1), packed in one u64 so that a program
+ * preempted by another on its CPU never reads half a slot. An entry holds
+ * only while target_gen is unchanged, and every addition to the target set
+ * bumps it after the map update (target_events.h): a process remembered as
+ * "other" under generation g was not a target when g was read. Such a
+ * process's socket I/O is never counted, so every program that would hash
+ * its tgid into target_tgids asks this table first. On a real node most
+ * socket I/O is other pods': this keeps it at two loads.
+ */
+#define OTHER_TGID_BITS 6
+
+struct other_tgids {
+	__u64 slot[1 << OTHER_TGID_BITS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct other_tgids);
+} other_tgids SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CSTAT__COUNT);
@@ -253,6 +278,46 @@ static __always_inline void stat_inc(__u32 which)
 
 	if (v)
 		*v += 1;
+}
+
+/* This CPU's slot of @tgid in other_tgids, or NULL. */
+static __always_inline __u64 *other_slot(__u32 tgid)
+{
+	struct other_tgids *o;
+	__u32 zero = 0;
+
+	o = bpf_map_lookup_elem(&other_tgids, &zero);
+	if (!o)
+		return NULL;
+	return &o->slot[((tgid * 0x9e3779b1U) >> (32 - OTHER_TGID_BITS)) &
+			((1 << OTHER_TGID_BITS) - 1)];
+}
+
+static __always_inline __u64 other_tag(__u32 tgid, __u64 gen)
+{
+	return (__u64)((__u32)gen + 1) << 32 | tgid;
+}
+
+/*
+ * Is @tgid a target under generation @gen? NULL when it is not (remembered
+ * in @slot, the caller's other_slot(), for the next call). Read @gen before.
+ */
+static __always_inline struct target_ref *target_lookup(__u32 tgid, __u64 gen, __u64 *slot)
+{
+	struct target_ref *t = bpf_map_lookup_elem(&target_tgids, &tgid);
+
+	if (!t) {
+		stat_inc(CSTAT_OTHER_LOOKUPS);
+		if (slot)
+			*slot = other_tag(tgid, gen);
+	}
+	return t;
+}
+
+/* Known not to be a target under generation @gen (no map hashed). */
+static __always_inline bool known_other(const __u64 *slot, __u32 tgid, __u64 gen)
+{
+	return slot && *slot == other_tag(tgid, gen);
 }
 
 static __always_inline void hist_add(struct conn_hist *h, __u64 v)
@@ -760,7 +825,7 @@ static __always_inline __u8 buf_kind_of(long id)
 static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 {
 	struct target_ref *t;
-	__u64 pid_tgid;
+	__u64 pid_tgid, gen, *other;
 	__u32 tgid, tid;
 	struct inflight *f;
 	__u8 kind = BUF_NONE, sample;
@@ -770,7 +835,11 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
 	tgid = pid_tgid >> 32;
-	t = bpf_map_lookup_elem(&target_tgids, &tgid);
+	gen = target_gen_now();
+	other = other_slot(tgid);
+	if (known_other(other, tgid, gen))
+		return 0;
+	t = target_lookup(tgid, gen, other);
 	if (!t)
 		return 0;
 	sample = sample_payload && (sample_all_targets || (t->flags & TARGET_F_SIDECAR));
@@ -907,7 +976,7 @@ static __always_inline void sk_cache_fill(const struct sock *sk, const struct co
  */
 static __always_inline int on_sock_io(const struct sock *sk, int ret, __u8 dir, bool btf)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid(), skaddr = (__u64)sk, gen;
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), skaddr = (__u64)sk, gen, *other;
 	__u32 tgid = pid_tgid >> 32, flags;
 	struct target_ref *t;
 	struct conn_state *c;
@@ -918,6 +987,10 @@ static __always_inline int on_sock_io(const struct sock *sk, int ret, __u8 dir, 
 	gen = target_gen_now();
 	/* the common case: a call on a tracked, never sampled connection by its owner */
 	if (sks(btf) && sk_cache_io(sk, tgid, gen, dir, (__u64)ret))
+		return 0;
+	/* the common case on a real node: a call by some other pod's process */
+	other = other_slot(tgid);
+	if (known_other(other, tgid, gen))
 		return 0;
 	/*
 	 * Socket first: on a tracked connection its owner is a known target and
@@ -933,7 +1006,7 @@ static __always_inline int on_sock_io(const struct sock *sk, int ret, __u8 dir, 
 	if (c && c->owner_tgid == tgid && c->owner_gen == (__u32)gen + 1) {
 		flags = c->owner_flags;
 	} else {
-		t = bpf_map_lookup_elem(&target_tgids, &tgid);
+		t = target_lookup(tgid, gen, other);
 		if (!t)
 			return 0;
 		flags = t->flags;
@@ -989,8 +1062,8 @@ static __always_inline int on_sock_io(const struct sock *sk, int ret, __u8 dir, 
 static __always_inline int on_sock_length(const struct sock *sk, int ret, int flags, __u32 dir,
 					  bool btf)
 {
-	__u64 pid_tgid;
-	__u32 tid;
+	__u64 pid_tgid, gen, *other;
+	__u32 tid, tgid;
 	struct inflight *f;
 
 	if (dir == 2 && (flags & MSG_PEEK))
@@ -998,6 +1071,11 @@ static __always_inline int on_sock_length(const struct sock *sk, int ret, int fl
 	if (!syscall_time)
 		return on_sock_io(sk, ret, dir, btf);
 	pid_tgid = bpf_get_current_pid_tgid();
+	tgid = pid_tgid >> 32;
+	gen = target_gen_now();
+	other = other_slot(tgid);
+	if (known_other(other, tgid, gen))
+		return 0;
 	tid = (__u32)pid_tgid;
 	f = bpf_map_lookup_elem(&inflight, &tid);
 	if (!f || !f->start_ns) {
@@ -1006,14 +1084,12 @@ static __always_inline int on_sock_length(const struct sock *sk, int ret, int fl
 		 * progress when podscope attached (a worker blocked in read()).
 		 * Count its bytes now; its duration is unknown.
 		 */
-		__u32 tgid = pid_tgid >> 32;
-		__u64 gen = target_gen_now();
 		struct target_ref *t;
 		struct conn_state *c;
 
 		if (ret <= 0)
 			return 0;
-		t = bpf_map_lookup_elem(&target_tgids, &tgid);
+		t = target_lookup(tgid, gen, other);
 		if (!t)
 			return 0;
 		c = conn_get(sk, btf);
@@ -1204,16 +1280,21 @@ static __always_inline void sample_call(struct conn_state *c, __u64 skaddr, __u8
 
 static __always_inline int on_sys_exit(long nr)
 {
-	__u64 pid_tgid, now, dt, skaddr, bytes, buf, start_ns;
+	__u64 pid_tgid, now, dt, skaddr, bytes, buf, start_ns, gen, *other;
 	struct inflight *f;
 	struct conn_state *c;
 	__u8 dir, kind, sample;
-	__u32 tid;
+	__u32 tid, tgid;
 
 	/* every syscall of the node passes here: leave before any map lookup */
 	if (!is_io_syscall(nr))
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
+	tgid = pid_tgid >> 32;
+	gen = target_gen_now();
+	other = other_slot(tgid);
+	if (known_other(other, tgid, gen))
+		return 0;
 	tid = (__u32)pid_tgid;
 	f = bpf_map_lookup_elem(&inflight, &tid);
 
@@ -1234,9 +1315,7 @@ static __always_inline int on_sys_exit(long nr)
 		return 0; /* EAGAIN, EOF or error: no data moved */
 	c = bpf_map_lookup_elem(&conns, &skaddr);
 	if (!c) {
-		__u32 tgid = pid_tgid >> 32;
-		__u64 gen = target_gen_now();
-		struct target_ref *t = bpf_map_lookup_elem(&target_tgids, &tgid);
+		struct target_ref *t = target_lookup(tgid, gen, other);
 
 		if (!t)
 			return 0;

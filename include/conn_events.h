@@ -227,6 +227,8 @@ enum conn_stat {
 	CSTAT_SAMPLES,		 /* payload samples taken */
 	CSTAT_IO_UNCACHED,	 /* reads and writes accounted without the socket cache (tp_btf:
 				    sampled connections, first calls, after target-set changes) */
+	CSTAT_OTHER_LOOKUPS,	 /* socket I/O by a process found by a target_tgids lookup not
+				    to be a target (the per-CPU memory of such processes missed) */
 	CSTAT__COUNT,
 };
 

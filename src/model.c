@@ -715,9 +715,11 @@ json_t *model__snapshot_json(struct model *m, double window_seconds)
 	}
 	json_object_set_new(root, "lost", lost);
 	json_object_set_new(root, "probes",
-			    json_pack("{s:s?, s:s?, s:I}", "targets", m->mech_targets,
+			    json_pack("{s:s?, s:s?, s:I, s:I}", "targets", m->mech_targets,
 				      "connections", m->mech_conns, "uncached_io_calls",
-				      (json_int_t)m->lost.conn[CSTAT_IO_UNCACHED]));
+				      (json_int_t)m->lost.conn[CSTAT_IO_UNCACHED],
+				      "other_process_lookups",
+				      (json_int_t)m->lost.conn[CSTAT_OTHER_LOOKUPS]));
 	return root;
 }
 

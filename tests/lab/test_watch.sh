@@ -180,6 +180,32 @@ check "socket cache: about one uncached call per connection and CPU ($uncached o
 	test "$uncached" -le $((conns * ncpu + 16)) -a $((uncached * 3)) -lt "$calls"
 check_eq "socket cache: nothing lost" 0 "$(jq '[.lost[] | numbers] | add' "$TMP/w1b.json")"
 
+# --- 1c. other processes cost no hash lookup per call ---------------------------
+# A process that is not a target is remembered per CPU after one target_tgids
+# lookup, until the target set changes (docs/connections.md). 2000 socket
+# calls by this test's own python (not in a watched pod) on a socket pair may
+# cost one lookup per CPU, plus whatever else on the machine did socket I/O
+# during the window; without the memory, 2000 (3 programs per call with
+# --syscall-time: still one lookup each). Both probe sets.
+for mode in default --syscall-time; do
+	args=(--no-requests)
+	[ "$mode" = default ] || args=("$mode")
+	start_watch "$TMP/w1c.json" 3s --pod default/reviews --json "${args[@]}"
+	python3 -c '
+import socket
+a, b = socket.socketpair()
+for _ in range(1000):
+    a.send(b"x" * 10)
+    b.recv(10)
+'
+	wait_watch
+	check_eq "other processes ($mode): watch --json exits 0" 0 $?
+	lookups=$(jq .probes.other_process_lookups "$TMP/w1c.json")
+	diag "other processes ($mode): $lookups target lookups for 2000 calls by a non-target"
+	check "other processes ($mode): at most a few target lookups for 2000 calls ($lookups)" \
+		test "$lookups" -ge 1 -a "$lookups" -lt 300
+done
+
 # --- 2. lab rules drop packets between reviews and ratings -------------------
 # 30% of reviews' packets to ratings are dropped at random in OUTPUT. Locally
 # generated segments dropped there are not retransmitted (TCP sends them again
