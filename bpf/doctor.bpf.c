@@ -48,6 +48,17 @@ int ps_probe_tracepoint(void *ctx)
 	return 0;
 }
 
+/*
+ * Loaded, never attached: the connection programs' socket cache gives a
+ * socket its cookie from tp_btf (bpf_get_socket_cookie in tracing programs,
+ * 5.12). Without it their tp_btf variant does not load and raw_tp is used.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(ps_probe_cookie, struct sock *sk, int oldstate, int newstate)
+{
+	return bpf_get_socket_cookie(sk) == 0;
+}
+
 SEC("fentry/tcp_sendmsg")
 int BPF_PROG(ps_probe_fentry, struct sock *sk)
 {

@@ -81,6 +81,12 @@ void doctor_evaluate(const struct kernel_features *kf, struct doctor_verdict *v)
 		DEGRADED("map:sk_storage", "connection state in an LRU hash and the connection "
 					   "programs on raw_tp: a hash lookup per socket "
 					   "read/write");
+	if (h[HOOK_TP_BTF].available && kf->maps[MAPF_SK_STORAGE].available &&
+	    !kf->tracing_socket_cookie.available)
+		DEGRADED("helper:get_socket_cookie", "connection programs on raw_tp: their socket "
+						     "cache needs bpf_get_socket_cookie in tracing "
+						     "programs (5.12); a hash lookup per "
+						     "read/write");
 	if (!h[HOOK_UPROBE].available)
 		DEGRADED("hook:uprobe", "TLS plaintext via OpenSSL uprobes unavailable");
 	if (!h[HOOK_SOCKOPS].available || !h[HOOK_SK_MSG].available ||
@@ -149,9 +155,10 @@ json_t *doctor_to_json(const struct kernel_features *kf, const struct doctor_ver
 	for (i = 0; i < MAPF__COUNT; i++)
 		json_object_set_new(maps, map_feature_name(i), status_json(&kf->maps[i]));
 	json_object_set_new(root, "maps", maps);
-	json_object_set_new(root, "helpers",
-			    json_pack("{s:o}", "msg_redirect_hash",
-				      status_json(&kf->msg_redirect_hash)));
+	json_object_set_new(
+		root, "helpers",
+		json_pack("{s:o, s:o}", "msg_redirect_hash", status_json(&kf->msg_redirect_hash),
+			  "get_socket_cookie_tracing", status_json(&kf->tracing_socket_cookie)));
 	for (i = 0; i < kf->tracepoint_count; i++) {
 		const struct tracepoint_status *tp = &kf->tracepoints[i];
 		char name[96];
@@ -221,6 +228,7 @@ static void doctor_print(const struct kernel_features *kf, const struct doctor_v
 	for (i = 0; i < MAPF__COUNT; i++)
 		print_status(map_feature_name(i), &kf->maps[i]);
 	print_status("msg_redirect_hash", &kf->msg_redirect_hash);
+	print_status("socket_cookie (tp_btf)", &kf->tracing_socket_cookie);
 	printf("\nTracepoints (tracefs = classic, btf = tp_btf/raw_tp)\n");
 	for (i = 0; i < kf->tracepoint_count; i++) {
 		const struct tracepoint_status *tp = &kf->tracepoints[i];

@@ -70,7 +70,8 @@ struct kernel_features {
 	bool tracefs_mounted_now;
 	struct feature_status hooks[HOOK__COUNT];
 	struct feature_status maps[MAPF__COUNT];
-	struct feature_status msg_redirect_hash; /* helper used by socket redirect */
+	struct feature_status msg_redirect_hash;     /* helper used by socket redirect */
+	struct feature_status tracing_socket_cookie; /* bpf_get_socket_cookie from tp_btf */
 	struct tracepoint_status *tracepoints;
 	int tracepoint_count;
 	struct cgroup_info cgroup;

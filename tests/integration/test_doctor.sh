@@ -40,6 +40,11 @@ check_eq "kprobe verdict agrees with /sys/bus/event_source/devices/kprobe" "$kp"
 	"$(jq -r .hooks.kprobe.available "$out")"
 check_eq "fentry failure carries an errno" true \
 	"$(jq -r '.hooks.fentry.available or (.hooks.fentry.errno != null)' "$out")"
+# 6.18: the socket cache's helper loads from tp_btf, so no degradation is named for it
+check_eq "bpf_get_socket_cookie usable from tp_btf" true \
+	"$(jq -r .helpers.get_socket_cookie_tracing.available "$out")"
+check_eq "no degradation named for it" 0 \
+	"$(jq '[.degraded[] | select(.feature == "helper:get_socket_cookie")] | length' "$out")"
 check_eq "degradation for fentry+kprobe named" 1 \
 	"$(jq '[.degraded[] | select(.feature == "hook:fentry+kprobe")] | length' "$out")"
 

@@ -46,6 +46,7 @@ static void full_kernel(struct kernel_features *kf)
 	for (i = 0; i < MAPF__COUNT; i++)
 		kf->maps[i].available = true;
 	kf->msg_redirect_hash.available = true;
+	kf->tracing_socket_cookie.available = true;
 	kf->tracepoints = tps;
 	kf->tracepoint_count = 3;
 	kf->cgroup.layout = CGROUP_LAYOUT_V2;
@@ -172,6 +173,29 @@ static void test_no_sk_storage(void **state)
 	assert_true(has_item(v.degraded, v.degraded_count, "map:sk_storage"));
 }
 
+/*
+ * Linux 5.11: tp_btf and socket storage, but no bpf_get_socket_cookie in
+ * tracing programs, so the connection tracer falls back to raw_tp: said once.
+ */
+static void test_no_tracing_cookie(void **state)
+{
+	struct kernel_features kf;
+	struct doctor_verdict v;
+
+	(void)state;
+	full_kernel(&kf);
+	kf.tracing_socket_cookie.available = false;
+	doctor_evaluate(&kf, &v);
+	assert_true(v.ready);
+	assert_int_equal(v.degraded_count, 1);
+	assert_true(has_item(v.degraded, v.degraded_count, "helper:get_socket_cookie"));
+	/* without tp_btf the fallback is already named: not said twice */
+	kf.hooks[HOOK_TP_BTF].available = false;
+	doctor_evaluate(&kf, &v);
+	assert_false(has_item(v.degraded, v.degraded_count, "helper:get_socket_cookie"));
+	assert_true(has_item(v.degraded, v.degraded_count, "hook:tp_btf"));
+}
+
 static void test_no_accel_pieces(void **state)
 {
 	struct kernel_features kf;
@@ -207,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_required_tracepoint_missing),
 		cmocka_unit_test(test_tracefs_only_tracepoint),
 		cmocka_unit_test(test_no_sk_storage),
+		cmocka_unit_test(test_no_tracing_cookie),
 		cmocka_unit_test(test_no_accel_pieces),
 	};
 
