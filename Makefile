@@ -37,7 +37,7 @@ SAN_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 
 # BPF programs: one file per concern in bpf/, each gets a skeleton.
-BPF_APPS := doctor targets conn accel trace
+BPF_APPS := doctor targets conn accel trace tpfloor
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_APPS))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_APPS))
 
@@ -68,7 +68,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all
-all: $(OUTPUT)/podscope $(OUTPUT)/podscope-labapp $(OUTPUT)/pingpong $(OUTPUT)/otlp-send $(OUTPUT)/reqs-replay
+all: $(OUTPUT)/podscope $(OUTPUT)/podscope-labapp $(OUTPUT)/pingpong $(OUTPUT)/otlp-send $(OUTPUT)/reqs-replay \
+	$(OUTPUT)/tpfloor
 
 $(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/san $(OUTPUT)/tests $(OUTPUT)/tests-san $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
@@ -145,6 +146,11 @@ $(OUTPUT)/podscope-labapp: lab/app/labapp.c | $(OUTPUT)
 $(OUTPUT)/pingpong: bench/pingpong.c | $(OUTPUT)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) -g -O2 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE $< -o $@
+
+# The socket probes' floor: two empty programs on their tracepoints (docs/benchmarks.md).
+$(OUTPUT)/tpfloor: bench/tpfloor.c $(OUTPUT)/tpfloor.skel.h | $(OUTPUT)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) -g -O2 $(WARNINGS) -std=gnu11 -I$(OUTPUT) $< $(LDLIBS) -o $@
 
 # What the agent's user side spends per payload sample (docs/benchmarks.md).
 $(OUTPUT)/reqs-replay: bench/reqs_replay.c $(OUTPUT)/libpodscope.a | $(OUTPUT)
