@@ -1393,17 +1393,28 @@ static __always_inline void account_io(struct conn_state *c, const struct sock *
 		side_io(m, sk, dir, bytes, dt, timing, btf_sk);
 }
 
-static __always_inline int on_retransmit(const struct sock *sk, bool btf)
+/*
+ * Segments sent again: one tcp_retransmit_skb can carry several (a GSO skb
+ * lost whole, e.g. dropped as one on a veth path), and the kernel's
+ * TcpRetransSegs counts each (tcp_skb_pcount), so retransmits do too.
+ */
+static __always_inline int on_retransmit(const struct sock *sk, const struct sk_buff *skb, bool btf)
 {
 	struct conn_state *c = conn_get(sk, btf);
+	const struct tcp_skb_cb *cb;
 	struct side_metrics *m;
+	__u32 segs;
 
 	if (!c || c->ignore)
 		return 0;
-	c->retransmits += 1;
+	cb = (const struct tcp_skb_cb *)__builtin_preserve_access_index(&skb->cb);
+	segs = BPF_CORE_READ(cb, tcp_gso_segs);
+	if (!segs)
+		segs = 1;
+	c->retransmits += segs;
 	m = conn_metrics(c);
 	if (m)
-		m->retransmits += 1;
+		m->retransmits += segs;
 	return 0;
 }
 
@@ -1485,52 +1496,52 @@ static __always_inline int on_drop(struct sk_buff *skb, __u32 reason, struct soc
 	return 0;
 }
 
-#define CONN_PROGS(mech, sec, btf)                                                       \
-	SEC(sec "/inet_sock_set_state")                                                  \
-	int BPF_PROG(ps_state_##mech, const struct sock *sk, int oldstate, int newstate) \
-	{                                                                                \
-		return on_state(sk, oldstate, newstate, btf);                            \
-	}                                                                                \
-	SEC(sec "/sys_enter")                                                            \
-	int BPF_PROG(ps_sysent_##mech, struct pt_regs *regs, long id)                    \
-	{                                                                                \
-		return on_sys_enter(regs, id);                                           \
-	}                                                                                \
-	SEC(sec "/sock_send_length")                                                     \
-	int BPF_PROG(ps_send_##mech, struct sock *sk, int ret, int flags)                \
-	{                                                                                \
-		return on_sock_length(sk, ret, flags, 1, btf);                           \
-	}                                                                                \
-	SEC(sec "/sock_recv_length")                                                     \
-	int BPF_PROG(ps_recv_##mech, struct sock *sk, int ret, int flags)                \
-	{                                                                                \
-		return on_sock_length(sk, ret, flags, 2, btf);                           \
-	}                                                                                \
-	SEC(sec "/tcp_retransmit_skb")                                                   \
-	int BPF_PROG(ps_retrans_##mech, const struct sock *sk)                           \
-	{                                                                                \
-		return on_retransmit(sk, btf);                                           \
-	}                                                                                \
-	SEC(sec "/tcp_retransmit_synack")                                                \
-	int BPF_PROG(ps_rtxsyn_##mech, void *listener, struct request_sock *req)         \
-	{                                                                                \
-		return on_synack_retransmit((const struct sock *)req);                   \
-	}                                                                                \
-	SEC(sec "/tcp_send_reset")                                                       \
-	int BPF_PROG(ps_sndrst_##mech, const struct sock *sk)                            \
-	{                                                                                \
-		return on_reset(sk, btf);                                                \
-	}                                                                                \
-	SEC(sec "/tcp_receive_reset")                                                    \
-	int BPF_PROG(ps_rcvrst_##mech, struct sock *sk)                                  \
-	{                                                                                \
-		return on_reset(sk, btf);                                                \
-	}                                                                                \
-	SEC(sec "/kfree_skb")                                                            \
-	int BPF_PROG(ps_drop_##mech, struct sk_buff *skb, void *location,                \
-		     enum skb_drop_reason reason, struct sock *rx_sk)                    \
-	{                                                                                \
-		return on_drop(skb, reason, rx_sk, btf);                                 \
+#define CONN_PROGS(mech, sec, btf)                                                        \
+	SEC(sec "/inet_sock_set_state")                                                   \
+	int BPF_PROG(ps_state_##mech, const struct sock *sk, int oldstate, int newstate)  \
+	{                                                                                 \
+		return on_state(sk, oldstate, newstate, btf);                             \
+	}                                                                                 \
+	SEC(sec "/sys_enter")                                                             \
+	int BPF_PROG(ps_sysent_##mech, struct pt_regs *regs, long id)                     \
+	{                                                                                 \
+		return on_sys_enter(regs, id);                                            \
+	}                                                                                 \
+	SEC(sec "/sock_send_length")                                                      \
+	int BPF_PROG(ps_send_##mech, struct sock *sk, int ret, int flags)                 \
+	{                                                                                 \
+		return on_sock_length(sk, ret, flags, 1, btf);                            \
+	}                                                                                 \
+	SEC(sec "/sock_recv_length")                                                      \
+	int BPF_PROG(ps_recv_##mech, struct sock *sk, int ret, int flags)                 \
+	{                                                                                 \
+		return on_sock_length(sk, ret, flags, 2, btf);                            \
+	}                                                                                 \
+	SEC(sec "/tcp_retransmit_skb")                                                    \
+	int BPF_PROG(ps_retrans_##mech, const struct sock *sk, const struct sk_buff *skb) \
+	{                                                                                 \
+		return on_retransmit(sk, skb, btf);                                       \
+	}                                                                                 \
+	SEC(sec "/tcp_retransmit_synack")                                                 \
+	int BPF_PROG(ps_rtxsyn_##mech, void *listener, struct request_sock *req)          \
+	{                                                                                 \
+		return on_synack_retransmit((const struct sock *)req);                    \
+	}                                                                                 \
+	SEC(sec "/tcp_send_reset")                                                        \
+	int BPF_PROG(ps_sndrst_##mech, const struct sock *sk)                             \
+	{                                                                                 \
+		return on_reset(sk, btf);                                                 \
+	}                                                                                 \
+	SEC(sec "/tcp_receive_reset")                                                     \
+	int BPF_PROG(ps_rcvrst_##mech, struct sock *sk)                                   \
+	{                                                                                 \
+		return on_reset(sk, btf);                                                 \
+	}                                                                                 \
+	SEC(sec "/kfree_skb")                                                             \
+	int BPF_PROG(ps_drop_##mech, struct sk_buff *skb, void *location,                 \
+		     enum skb_drop_reason reason, struct sock *rx_sk)                     \
+	{                                                                                 \
+		return on_drop(skb, reason, rx_sk, btf);                                  \
 	}
 
 CONN_PROGS(btf, "tp_btf", true)
