@@ -228,24 +228,34 @@ drop_rules() { # drop_rules -A|-D: both rules; fails if either fails
 	return $rc
 }
 retrans() { nsenter --net="/run/netns/psl-$1" nstat -az TcpRetransSegs | awk '/TcpRetransSegs/ { print $2 }'; }
+drop_rules -A || { not_ok "lab drop rules"; finish; exit 1; }
+# The lost packets wait for retransmission timers (backing off), so the loop
+# takes 3-10 s, and a segment lost near its end can be sent again seconds
+# later. The kernel's counters are read inside podscope's window: after it
+# attached, and after the rules are gone and the counters have stood still
+# for 2 s (at most 20 s), before it stops.
+start_watch "$TMP/w2.json" 90s --pod default/reviews --pod default/ratings --json
 rv0=$(retrans reviews)
 rt0=$(retrans ratings)
-drop_rules -A || { not_ok "lab drop rules"; finish; exit 1; }
-# The lost packets wait for retransmission timers, so the loop takes 3-10 s:
-# the window ends with SIGINT a second after the loop rather than at a fixed time.
-start_watch "$TMP/w2.json" 60s --pod default/reviews --pod default/ratings --json
 check_eq "default: no sys_enter/sys_exit program (no per-syscall cost)" 0 "$(sys_progs)"
 check_eq "default: no sched_switch program (on-CPU time is opt-in)" 0 "$(bpftool prog show | grep -c ' name ps_switch_')"
 t0=$SECONDS
 for _ in $(seq 40); do curl -s -m 5 -o /dev/null http://198.18.0.11:9080/; done
 diag "40 requests through the lossy hop took $((SECONDS - t0)) s"
-sleep 1
-kill -INT "$WATCH_PID"
-wait_watch
 wire_lost=$(nsenter --net=/run/netns/psl-reviews iptables -L INPUT -v -n -x | awk '/mode nth/ { print $1 }')
 drop_rules -D
+last="" still=0
+for _ in $(seq 40); do
+	now_rtx="$(retrans reviews) $(retrans ratings)"
+	if [ "$now_rtx" = "$last" ]; then still=$((still + 1)); else still=0; fi
+	last=$now_rtx
+	[ "$still" -ge 4 ] && break
+	sleep 0.5
+done
 rv=$(($(retrans reviews) - rv0))
 rt=$(($(retrans ratings) - rt0))
+kill -INT "$WATCH_PID"
+wait_watch
 e=$(edge "$TMP/w2.json" default/reviews istio-proxy default/ratings istio-proxy)
 diag "kernel TcpRetransSegs during the window: reviews $rv, ratings $rt; edge: $(jq -c '{c: .client_side | {retransmits, drops, drop_reasons}, s: .server_side | {retransmits, drops}}' <<<"$e")"
 check_eq "retransmits equal the kernel's counters (reviews sender, ratings sender)" "$rv $rt" \
