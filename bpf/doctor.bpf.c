@@ -49,9 +49,10 @@ int ps_probe_tracepoint(void *ctx)
 }
 
 /*
- * Loaded, never attached: the connection programs' socket cache gives a
- * socket its cookie from tp_btf (bpf_get_socket_cookie in tracing programs,
- * 5.12). Without it their tp_btf variant does not load and raw_tp is used.
+ * The connection programs' socket cache gives a socket its cookie from
+ * tp_btf (bpf_get_socket_cookie in tracing programs, 5.12). Without it their
+ * tp_btf variant does not load and raw_tp is used. (Attached for a moment:
+ * a socket changing state then gets its cookie early, which is harmless.)
  */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ps_probe_cookie, struct sock *sk, int oldstate, int newstate)

@@ -209,24 +209,6 @@ out:
 	doctor_bpf__destroy(skel);
 }
 
-/* Does @prog_name pass the verifier? (loaded only, never attached) */
-static void probe_load(struct feature_status *st, const char *prog_name, const char *what)
-{
-	struct bpf_program *prog = NULL;
-	struct doctor_bpf *skel;
-	int err;
-
-	skel = open_only(&prog, prog_name, st);
-	if (!skel)
-		return;
-	err = doctor_bpf__load(skel);
-	if (err)
-		status_fail(st, PROBE_STAGE_LOAD, err, "%s", what);
-	else
-		status_ok(st, "%s: loaded", what);
-	doctor_bpf__destroy(skel);
-}
-
 static volatile __u64 *hits_tp_btf(struct doctor_bpf *s)
 {
 	return &s->bss->hits_tp_btf;
@@ -535,8 +517,8 @@ int features_probe(struct kernel_features *kf)
 	probe_sk_msg(&kf->hooks[HOOK_SK_MSG]);
 	probe_tc(&kf->hooks[HOOK_TC]);
 	probe_maps(kf);
-	probe_load(&kf->tracing_socket_cookie, "ps_probe_cookie",
-		   "bpf_get_socket_cookie in a tp_btf program");
+	probe_auto_attach(&kf->tracing_socket_cookie, "ps_probe_cookie",
+			  "bpf_get_socket_cookie in tp_btf/inet_sock_set_state", NULL);
 	probe_tracepoints(kf, btf);
 
 	kf->bpf_stats_enabled = read_int_file("/proc/sys/kernel/bpf_stats_enabled");
