@@ -320,6 +320,18 @@ static __always_inline bool known_other(const __u64 *slot, __u32 tgid, __u64 gen
 	return slot && *slot == other_tag(tgid, gen);
 }
 
+/*
+ * The start of every program that checks the current process: the target
+ * generation into @gen, @tgid's other_tgids slot into @slot (for
+ * target_lookup), and true when @tgid is known not to be a target.
+ */
+static __always_inline bool other_process(__u32 tgid, __u64 *gen, __u64 **slot)
+{
+	*gen = target_gen_now();
+	*slot = other_slot(tgid);
+	return known_other(*slot, tgid, *gen);
+}
+
 static __always_inline void hist_add(struct conn_hist *h, __u64 v)
 {
 	__u32 slot = log2_u64(v);
@@ -835,9 +847,7 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
 	tgid = pid_tgid >> 32;
-	gen = target_gen_now();
-	other = other_slot(tgid);
-	if (known_other(other, tgid, gen))
+	if (other_process(tgid, &gen, &other))
 		return 0;
 	t = target_lookup(tgid, gen, other);
 	if (!t)
@@ -1072,9 +1082,7 @@ static __always_inline int on_sock_length(const struct sock *sk, int ret, int fl
 		return on_sock_io(sk, ret, dir, btf);
 	pid_tgid = bpf_get_current_pid_tgid();
 	tgid = pid_tgid >> 32;
-	gen = target_gen_now();
-	other = other_slot(tgid);
-	if (known_other(other, tgid, gen))
+	if (other_process(tgid, &gen, &other))
 		return 0;
 	tid = (__u32)pid_tgid;
 	f = bpf_map_lookup_elem(&inflight, &tid);
@@ -1291,9 +1299,7 @@ static __always_inline int on_sys_exit(long nr)
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
 	tgid = pid_tgid >> 32;
-	gen = target_gen_now();
-	other = other_slot(tgid);
-	if (known_other(other, tgid, gen))
+	if (other_process(tgid, &gen, &other))
 		return 0;
 	tid = (__u32)pid_tgid;
 	f = bpf_map_lookup_elem(&inflight, &tid);
