@@ -50,6 +50,7 @@ const volatile __u64 sock_id_salt = 0;
 /* Payload sampling for request metrics (#5): off, sidecar processes only, or all targets. */
 const volatile bool sample_payload = false;
 const volatile bool sample_all_targets = false;
+const volatile __u32 sample_wakeup_bytes = 256 * 1024;
 /*
  * Time in the call (--syscall-time): raw_syscalls sys_enter/sys_exit run for
  * every syscall of the node, which is most of podscope's cost on a busy
@@ -167,20 +168,21 @@ struct {
 	__uint(max_entries, 1024 * 1024);
 } conn_events SEC(".maps");
 
+/* Lifecycle events: the reader is woken each time this much is unread (see batch_wakeup). */
+#define EVENT_WAKEUP_BYTES (64 * 1024)
+
 /*
- * Payload samples: ~400 bytes each, tens of thousands per second on a busy
- * sidecar. The reader is woken every 256 KiB and drains the ring at every
- * poll; 8 MiB (~22,000 samples, ~0.4 s at 50,000 samples/s) covers the
- * reader being kept off the CPU by a saturated node (4 MiB lost 1.4 % of
- * the samples at 128 connections on the lab), while staying small enough to
- * be mostly cache-resident from one lap to the next.
+ * Payload samples: 384 bytes each, tens of thousands per second on a busy
+ * sidecar. User space sizes the ring (conn_tracer_opts.sample_ring_bytes,
+ * 8 MiB by default: at 128 connections a saturated lab kept the reader off
+ * the CPU long enough to fill 4 MiB) and sets sample_wakeup_bytes, the
+ * unread amount at which the reader is woken (256 KiB, or a quarter of a
+ * smaller ring). A page when nothing is sampled.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024);
 } payload_samples SEC(".maps");
-
-#define SAMPLE_WAKEUP_BYTES (256 * 1024)
 
 /* See struct sk_cache_slot. */
 struct {
@@ -513,6 +515,25 @@ static __always_inline void register_client_end(const struct conn_state *c)
 	bpf_map_update_elem(&client_ends, &k, &v, BPF_ANY);
 }
 
+/* What a record of @size bytes takes in a ring buffer: an 8-byte header, rounded up to 8. */
+#define RINGBUF_RECORD_BYTES(size) (((size) + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL)
+
+/*
+ * Submit flags for a record of @record bytes (RINGBUF_RECORD_BYTES) just
+ * reserved in @rb: wake the reader once per batch, when this record takes the
+ * unread data (which includes it) across @mark. Not on every record past the
+ * mark: until the reader runs, each forced wakeup costs microseconds in the
+ * writing task. The window is one record wide, so a writer alone on the ring
+ * cannot step over it; a wakeup missed in a race between CPUs costs nothing,
+ * as user space also drains the rings at every poll timeout.
+ */
+static __always_inline __u64 batch_wakeup(void *rb, __u64 record, __u64 mark)
+{
+	__u64 unread = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA);
+
+	return unread >= mark && unread < mark + record ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void emit(__u32 type, __u64 skaddr, const struct conn_state *c, __u64 now,
 				 __u8 close_reason)
 {
@@ -549,7 +570,8 @@ static __always_inline void emit(__u32 type, __u64 skaddr, const struct conn_sta
 	e->close_reason = close_reason;
 	e->adopted = c->adopted;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, batch_wakeup(&conn_events, RINGBUF_RECORD_BYTES(sizeof(*e)),
+					   EVENT_WAKEUP_BYTES));
 }
 
 /* Track a new connection of a target; returns its state or NULL. */
@@ -1268,22 +1290,8 @@ static __always_inline void sample_call(struct conn_state *c, __u64 skaddr, __u8
 	e->pad[0] = e->pad[1] = 0;
 	__builtin_memcpy(e->laddr, c->laddr, 16);
 	__builtin_memcpy(e->raddr, c->raddr, 16);
-	/*
-	 * Wake the reader once per batch: when this sample takes the unread
-	 * data across SAMPLE_WAKEUP_BYTES (what is unread includes this sample,
-	 * reserved above). Not on every sample past the mark: until the reader
-	 * runs, each forced wakeup costs microseconds. A wakeup missed in a race
-	 * between CPUs costs nothing: user space also drains the buffer every
-	 * poll interval.
-	 */
-	{
-		__u64 unread = bpf_ringbuf_query(&payload_samples, BPF_RB_AVAIL_DATA);
-
-		bpf_ringbuf_submit(e, unread >= SAMPLE_WAKEUP_BYTES &&
-						      unread < SAMPLE_WAKEUP_BYTES + sizeof(*e)
-					      ? BPF_RB_FORCE_WAKEUP
-					      : BPF_RB_NO_WAKEUP);
-	}
+	bpf_ringbuf_submit(e, batch_wakeup(&payload_samples, RINGBUF_RECORD_BYTES(sizeof(*e)),
+					   sample_wakeup_bytes));
 }
 
 static __always_inline int on_sys_exit(long nr)

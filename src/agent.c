@@ -39,6 +39,7 @@
 #include "model.h"
 #include "prom.h"
 #include "resolve.h"
+#include "ringwait.h"
 #include "watchset.h"
 
 #define MAX_SELECT 64
@@ -60,6 +61,7 @@ struct run_opts {
 	int naccel;
 	bool accel_all, pod_to_pod;
 	bool no_requests, syscall_time, oncpu;
+	uint32_t sample_ring;
 	const char *trace_pods[MAX_SELECT];
 	int ntrace;
 	uint64_t packet_sample;
@@ -126,6 +128,8 @@ static const char run_usage[] =
 	"  --token-file FILE       bearer token for control endpoints (first line)\n"
 	"  --token TOKEN           the same, given directly\n"
 	"  --no-requests           no HTTP payload sampling: socket metrics only\n"
+	"  --sample-ring SIZE      ring buffer for payload samples, a power of two\n"
+	"                          64K..256M (default 8M); raise it when samples are lost\n"
 	"  --syscall-time          also measure the time inside each read/write call\n"
 	"                          (hooks every syscall of the node: costs more)\n"
 	"  --oncpu                 also measure on-CPU time per container (sched_switch;\n"
@@ -252,6 +256,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		OPT_ACCEL_POD,
 		OPT_P2P,
 		OPT_NO_REQUESTS,
+		OPT_SAMPLE_RING,
 		OPT_SYSCALL_TIME,
 		OPT_ONCPU,
 		OPT_TRACE_POD,
@@ -274,6 +279,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		{"accel-pod", required_argument, NULL, OPT_ACCEL_POD},
 		{"pod-to-pod", no_argument, NULL, OPT_P2P},
 		{"no-requests", no_argument, NULL, OPT_NO_REQUESTS},
+		{"sample-ring", required_argument, NULL, OPT_SAMPLE_RING},
 		{"syscall-time", no_argument, NULL, OPT_SYSCALL_TIME},
 		{"oncpu", no_argument, NULL, OPT_ONCPU},
 		{"trace-pod", required_argument, NULL, OPT_TRACE_POD},
@@ -350,6 +356,13 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		case OPT_NO_REQUESTS:
 			o->no_requests = true;
 			break;
+		case OPT_SAMPLE_RING:
+			if (conn_sample_ring_parse(optarg, &o->sample_ring))
+				return cli_usage_error("run",
+						       "bad --sample-ring '%s' (a power of two, "
+						       "64K..256M)",
+						       optarg);
+			break;
 		case OPT_SYSCALL_TIME:
 			o->syscall_time = true;
 			break;
@@ -388,6 +401,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 		return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
 	if (o->token && o->token_file)
 		return cli_usage_error("run", "--token and --token-file are exclusive");
+	if (o->no_requests && o->sample_ring)
+		return cli_usage_error("run", "--no-requests excludes --sample-ring");
 	return 0;
 }
 
@@ -944,6 +959,7 @@ int cmd_run(int argc, char **argv)
 		.accel_disable = api_accel_disable,
 	};
 	bool list_metrics = false, *keep = NULL;
+	struct ring_wait rw = {.epfd = -1};
 	uint64_t next_refresh, next_resync, deadline = 0;
 	char err[768], token[512] = "";
 	const char *listen;
@@ -1016,7 +1032,8 @@ int cmd_run(int argc, char **argv)
 	{
 		struct conn_tracer_opts copts = {.sample_fn = a->reqs ? on_sample : NULL,
 						 .sample_ctx = a,
-						 .syscall_time = a->o.syscall_time};
+						 .syscall_time = a->o.syscall_time,
+						 .sample_ring_bytes = a->o.sample_ring};
 
 		const struct tracker *tr = watchset__tracker(a->ws);
 
@@ -1083,6 +1100,13 @@ int cmd_run(int argc, char **argv)
 		pr_info("tracing the packets of %d pod(s), %d tcx links", a->o.ntrace,
 			agent_tracer__tcx_links(a->tracer));
 	}
+	/* between rounds, sleep until a ring's batch wakeup (or 20 ms) */
+	if ((i = ring_wait__init(&rw)) || (i = ring_wait__add(&rw, watchset__epoll_fd(a->ws))) ||
+	    (i = ring_wait__add(&rw, conn_tracer__epoll_fd(a->ct))) ||
+	    (a->tracer && (i = ring_wait__add(&rw, agent_tracer__epoll_fd(a->tracer))))) {
+		pr_error("epoll: %s", strerror(-i));
+		goto out;
+	}
 	a->health.start_time = (double)time(NULL);
 	if (agent_refresh(a) < 0)
 		pr_warn("first refresh failed");
@@ -1103,7 +1127,6 @@ int cmd_run(int argc, char **argv)
 		deadline = a->start_ns + a->o.duration_ns;
 	rc = 0;
 	while (!exiting) {
-		struct timespec pause = {0, 20 * 1000000L};
 		uint64_t t = cli_now_ns();
 
 		if (deadline && t >= deadline)
@@ -1134,10 +1157,12 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 		rc = 0;
-		nanosleep(&pause, NULL);
+		if (ring_wait__wait(&rw, 20) < 0)
+			nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
 	}
 	pr_info("stopping");
 out:
+	ring_wait__close(&rw);
 	api_server__stop(a->api);
 	accel__free(a->accel);
 	agent_tracer__free(a->tracer);

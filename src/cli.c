@@ -52,6 +52,44 @@ int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int cli_parse_size(const char *text, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (!text || !isdigit((unsigned char)text[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno)
+		return errno == ERANGE ? -ERANGE : -EINVAL;
+	if (*end) {
+		switch (*end) {
+		case 'K':
+		case 'k':
+			shift = 10;
+			break;
+		case 'M':
+		case 'm':
+			shift = 20;
+			break;
+		case 'G':
+		case 'g':
+			shift = 30;
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (end[1])
+			return -EINVAL;
+	}
+	if (v > (1ULL << 40) >> shift)
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
 int cli_parse_duration_ns(const char *text, uint64_t *ns)
 {
 	static const struct {

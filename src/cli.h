@@ -34,6 +34,13 @@ int cli_parse_duration_ns(const char *text, uint64_t *ns);
 /* Parse a non-negative decimal integer within [min, max]. 0 or -EINVAL/-ERANGE. */
 int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
 
+/*
+ * cli_parse_size - parse a byte count: a decimal integer with an optional
+ * K, M or G suffix (KiB, MiB, GiB). 0 and the bytes in *out, or -EINVAL
+ * (garbage) / -ERANGE (above 2^40 bytes).
+ */
+int cli_parse_size(const char *text, uint64_t *out);
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t cli_now_ns(void);
 

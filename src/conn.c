@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cli.h"
 #include "conn.h"
 #include "conn.skel.h"
 #include "log.h"
@@ -90,6 +91,16 @@ static struct conn_bpf *load_variant(const char *suffix, int tgids_fd, int gen_f
 	skel->rodata->sock_id_salt = salt;
 	skel->rodata->sample_payload = opts->sample_fn != NULL;
 	skel->rodata->sample_all_targets = opts->sample_all_targets;
+	{
+		/* the sample ring: as asked, or one page when nothing is sampled */
+		uint32_t ring = opts->sample_ring_bytes ? opts->sample_ring_bytes
+							: CONN_SAMPLE_RING_DEFAULT;
+
+		if (!opts->sample_fn)
+			ring = (uint32_t)sysconf(_SC_PAGESIZE);
+		bpf_map__set_max_entries(skel->maps.payload_samples, ring);
+		skel->rodata->sample_wakeup_bytes = ring / 4 < 256 * 1024 ? ring / 4 : 256 * 1024;
+	}
 	/*
 	 * Connection state: socket storage under tp_btf without --syscall-time,
 	 * the conns hash otherwise (conn.bpf.c, sks()); the unused one, and the
@@ -292,8 +303,11 @@ int conn_tracer__poll(struct conn_tracer *t, int timeout_ms)
 		n = 0;
 	if (n < 0)
 		return n;
-	/* payload samples do not wake us until a batch builds up: drain them now */
-	if (t->opts.sample_fn) {
+	/*
+	 * Neither ring wakes us until a batch builds up (conn.bpf.c,
+	 * batch_wakeup()), and epoll reports only woken rings: drain both now.
+	 */
+	{
 		int m = ring_buffer__consume(t->rb);
 
 		if (m < 0 && m != -EINTR)
@@ -302,6 +316,22 @@ int conn_tracer__poll(struct conn_tracer *t, int timeout_ms)
 			n += m;
 	}
 	return n;
+}
+
+int conn_sample_ring_parse(const char *text, uint32_t *bytes)
+{
+	uint64_t v;
+
+	if (cli_parse_size(text, &v) || v < CONN_SAMPLE_RING_MIN || v > CONN_SAMPLE_RING_MAX ||
+	    (v & (v - 1)))
+		return -EINVAL;
+	*bytes = (uint32_t)v;
+	return 0;
+}
+
+int conn_tracer__epoll_fd(const struct conn_tracer *t)
+{
+	return ring_buffer__epoll_fd(t->rb);
 }
 
 void side_metrics_add(struct side_metrics *dst, const struct side_metrics *src)

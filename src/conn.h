@@ -16,6 +16,13 @@
 
 struct conn_tracer;
 
+#define CONN_SAMPLE_RING_MIN	 (64u * 1024)
+#define CONN_SAMPLE_RING_MAX	 (256u * 1024 * 1024)
+#define CONN_SAMPLE_RING_DEFAULT (8u * 1024 * 1024)
+
+/* Parse a --sample-ring SIZE (cli_parse_size(), a power of two within the limits). 0 or -EINVAL. */
+int conn_sample_ring_parse(const char *text, uint32_t *bytes);
+
 typedef void (*conn_event_fn)(void *ctx, const struct conn_event *e);
 typedef void (*conn_side_fn)(void *ctx, const struct side_key *key, const struct side_metrics *m);
 typedef void (*conn_drop_fn)(void *ctx, const struct side_key *key, uint32_t reason,
@@ -27,6 +34,11 @@ struct conn_tracer_opts {
 	conn_sample_fn sample_fn; /* non-NULL: sample, and deliver samples here */
 	void *sample_ctx;
 	bool sample_all_targets; /* false: only processes in sidecar containers */
+	/*
+	 * Size of the payload sample ring: a power of two, at least
+	 * CONN_SAMPLE_RING_MIN; 0: CONN_SAMPLE_RING_DEFAULT.
+	 */
+	uint32_t sample_ring_bytes;
 	/*
 	 * Measure the time in each read/write call (raw_syscalls enter/exit on
 	 * every syscall of the node: the costly part). Forced on under raw_tp
@@ -66,6 +78,9 @@ bool conn_tracer__syscall_time(const struct conn_tracer *t);
 int conn_tracer__seed_process(struct conn_tracer *t, pid_t pid, uint32_t container_idx);
 
 int conn_tracer__poll(struct conn_tracer *t, int timeout_ms);
+
+/* The epoll fd of the event and sample rings (ringwait.h). */
+int conn_tracer__epoll_fd(const struct conn_tracer *t);
 
 /* Call @fn for every edge side with per-CPU values summed. Returns sides seen or -errno. */
 int conn_tracer__for_each_side(struct conn_tracer *t, conn_side_fn fn, void *ctx);

@@ -171,6 +171,11 @@ int tracker__poll(struct tracker *t, int timeout_ms)
 	return n == -EINTR ? 0 : n;
 }
 
+int tracker__epoll_fd(const struct tracker *t)
+{
+	return ring_buffer__epoll_fd(t->rb);
+}
+
 int tracker__stats(struct tracker *t, uint64_t out[TSTAT__COUNT])
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(t->skel->maps.target_stats);

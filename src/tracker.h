@@ -38,6 +38,9 @@ int tracker__remove_tgid(struct tracker *t, pid_t tgid);
 /* Deliver pending events; wait at most @timeout_ms. Returns events handled or -errno. */
 int tracker__poll(struct tracker *t, int timeout_ms);
 
+/* The events ring's epoll fd (ring_wait.h), for one wait on several rings. */
+int tracker__epoll_fd(const struct tracker *t);
+
 /* Sum the per-CPU loss counters (TSTAT_*). */
 int tracker__stats(struct tracker *t, uint64_t out[TSTAT__COUNT]);
 

@@ -21,6 +21,7 @@
 #include "reqs.h"
 #include "reqs_export.h"
 #include "resolve.h"
+#include "ringwait.h"
 #include "watch_cmd.h"
 #include "watchset.h"
 
@@ -38,6 +39,7 @@ struct watch_opts {
 	bool no_requests, requests_lines, sample_all, syscall_time, oncpu;
 	const char *requests_out, *otlp_endpoint, *trace_file;
 	double trace_sample;
+	uint32_t sample_ring;
 };
 
 static const char watch_usage[] =
@@ -71,6 +73,9 @@ static const char watch_usage[] =
 	"  --trace-file FILE       write sampled requests as a Jaeger UI JSON file at the end\n"
 	"  --trace-sample P        fraction of requests traced, 0..1 (default 0.01)\n"
 	"  --requests-all          sample every watched process, not only sidecars\n"
+	"  --sample-ring SIZE      ring buffer for payload samples, a power of two\n"
+	"                          64K..256M (default 8M); raise it when samples are\n"
+	"                          lost (lost.requests.payload_samples_ringbuf)\n"
 	"  --no-requests           no payload sampling: socket metrics only\n"
 	"  -v, --verbose           debug output\n"
 	"  -h, --help              this text\n"
@@ -95,6 +100,7 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 		OPT_TRACE_FILE,
 		OPT_TRACE_SAMPLE,
 		OPT_REQUESTS_ALL,
+		OPT_SAMPLE_RING,
 		OPT_SYSCALL_TIME,
 		OPT_ONCPU,
 	};
@@ -114,6 +120,7 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 		{"trace-file", required_argument, NULL, OPT_TRACE_FILE},
 		{"trace-sample", required_argument, NULL, OPT_TRACE_SAMPLE},
 		{"requests-all", no_argument, NULL, OPT_REQUESTS_ALL},
+		{"sample-ring", required_argument, NULL, OPT_SAMPLE_RING},
 		{"syscall-time", no_argument, NULL, OPT_SYSCALL_TIME},
 		{"oncpu", no_argument, NULL, OPT_ONCPU},
 		{"verbose", no_argument, NULL, 'v'},
@@ -196,6 +203,13 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 		case OPT_REQUESTS_ALL:
 			o->sample_all = true;
 			break;
+		case OPT_SAMPLE_RING:
+			if (conn_sample_ring_parse(optarg, &o->sample_ring))
+				return cli_usage_error("watch",
+						       "bad --sample-ring '%s' (a power of two, "
+						       "64K..256M)",
+						       optarg);
+			break;
 		case OPT_SYSCALL_TIME:
 			o->syscall_time = true;
 			break;
@@ -219,7 +233,7 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 	if (o->json && o->csv)
 		return cli_usage_error("watch", "--json and --csv are exclusive");
 	if (o->no_requests && (o->requests_lines || o->requests_out || o->otlp_endpoint ||
-			       o->trace_file || o->sample_all))
+			       o->trace_file || o->sample_all || o->sample_ring))
 		return cli_usage_error("watch", "--no-requests excludes the request options");
 	if (o->requests_out && !strcmp(o->requests_out, "-") && (o->json || o->csv))
 		return cli_usage_error("watch", "--requests-out - and --json/--csv both want "
@@ -447,6 +461,7 @@ int cmd_watch(int argc, char **argv)
 {
 	struct watch_opts o = {0};
 	struct watch_ctx wc = {0};
+	struct ring_wait rw = {.epfd = -1};
 	struct watchset *ws = NULL;
 	struct target_set set;
 	uint64_t start, next_draw;
@@ -494,6 +509,7 @@ int cmd_watch(int argc, char **argv)
 			.sample_fn = o.no_requests ? NULL : on_sample,
 			.sample_ctx = &wc,
 			.sample_all_targets = o.sample_all,
+			.sample_ring_bytes = o.sample_ring,
 			.syscall_time = o.syscall_time,
 		};
 
@@ -520,6 +536,13 @@ int cmd_watch(int argc, char **argv)
 		watchset__npods(ws), watchset__nprocesses(ws),
 		tracker__mechanism(watchset__tracker(ws)), conn_tracer__mechanism(wc.conn));
 
+	/* one sleep on both rings: a sample batch's wakeup is seen at once */
+	if ((rc = ring_wait__init(&rw)) || (rc = ring_wait__add(&rw, watchset__epoll_fd(ws))) ||
+	    (rc = ring_wait__add(&rw, conn_tracer__epoll_fd(wc.conn)))) {
+		pr_error("epoll: %s", strerror(-rc));
+		rc = 1;
+		goto out;
+	}
 	live = !o.json && !o.csv && !o.requests_lines && isatty(STDOUT_FILENO);
 	start = cli_now_ns();
 	next_draw = start + o.interval_ns;
@@ -529,9 +552,11 @@ int cmd_watch(int argc, char **argv)
 
 		if (o.duration_ns && t - start >= o.duration_ns)
 			break;
-		rc = watchset__poll(ws, 50);
+		rc = ring_wait__wait(&rw, 50);
+		if (rc >= 0)
+			rc = watchset__poll(ws, 0);
 		if (!rc)
-			rc = conn_tracer__poll(wc.conn, 50);
+			rc = conn_tracer__poll(wc.conn, 0);
 		if (rc < 0) {
 			pr_error("polling events: %s", strerror(-rc));
 			break;
@@ -582,6 +607,7 @@ int cmd_watch(int argc, char **argv)
 	}
 	rc = trace_file_rc;
 out:
+	ring_wait__close(&rw);
 	if (requests_close(&wc) && !rc)
 		rc = 1;
 	conn_tracer__free(wc.conn);

@@ -334,6 +334,11 @@ int watchset__poll(struct watchset *ws, int timeout_ms)
 	return 0;
 }
 
+int watchset__epoll_fd(const struct watchset *ws)
+{
+	return ws->tracker ? tracker__epoll_fd(ws->tracker) : -1;
+}
+
 struct tracker *watchset__tracker(struct watchset *ws)
 {
 	return ws->tracker;

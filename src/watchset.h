@@ -65,6 +65,9 @@ struct watchset *watchset__new_offline(const struct target_set *set, const bool 
 /* Deliver tracker events (wait at most @timeout_ms) and rescan when due. 0 or -errno. */
 int watchset__poll(struct watchset *ws, int timeout_ms);
 
+/* The tracker's ring epoll fd (ringwait.h); -1 without a tracker. */
+int watchset__epoll_fd(const struct watchset *ws);
+
 struct tracker *watchset__tracker(struct watchset *ws);
 int watchset__ncontainers(const struct watchset *ws);
 const struct watch_container *watchset__container(const struct watchset *ws, uint32_t idx);

@@ -56,12 +56,40 @@ static void test_u64(void **state)
 	assert_int_equal(cli_parse_u64("99999999999999999999999", 0, UINT64_MAX, &v), -ERANGE);
 }
 
+static void test_size(void **state)
+{
+	uint64_t v = 42;
+
+	(void)state;
+	assert_int_equal(cli_parse_size("4096", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(cli_parse_size("64K", &v), 0);
+	assert_int_equal(v, 65536);
+	assert_int_equal(cli_parse_size("8M", &v), 0);
+	assert_int_equal(v, 8388608);
+	assert_int_equal(cli_parse_size("2g", &v), 0);
+	assert_int_equal(v, 2147483648ULL);
+	assert_int_equal(cli_parse_size("1024G", &v), 0);
+	assert_int_equal(v, 1ULL << 40);
+	v = 42;
+	assert_int_equal(cli_parse_size("1025G", &v), -ERANGE);
+	assert_int_equal(cli_parse_size("99999999999999999999999", &v), -ERANGE);
+	assert_int_equal(cli_parse_size("", &v), -EINVAL);
+	assert_int_equal(cli_parse_size("M", &v), -EINVAL);
+	assert_int_equal(cli_parse_size("-1M", &v), -EINVAL);
+	assert_int_equal(cli_parse_size("8MB", &v), -EINVAL);
+	assert_int_equal(cli_parse_size("8 M", &v), -EINVAL);
+	assert_int_equal(cli_parse_size("1.5M", &v), -EINVAL);
+	assert_int_equal(v, 42);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_duration_units),
 		cmocka_unit_test(test_duration_rejects_garbage),
 		cmocka_unit_test(test_u64),
+		cmocka_unit_test(test_size),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
