@@ -1100,10 +1100,14 @@ int cmd_run(int argc, char **argv)
 		pr_info("tracing the packets of %d pod(s), %d tcx links", a->o.ntrace,
 			agent_tracer__tcx_links(a->tracer));
 	}
-	/* between rounds, sleep until a ring's batch wakeup (or 20 ms) */
+	/*
+	 * Between rounds, sleep until the target or connection rings wake us
+	 * (a batch of samples or events) or 20 ms pass. The packet tracer's
+	 * ring is left out: it wakes its reader per event, and is drained
+	 * every round anyway.
+	 */
 	if ((i = ring_wait__init(&rw)) || (i = ring_wait__add(&rw, watchset__epoll_fd(a->ws))) ||
-	    (i = ring_wait__add(&rw, conn_tracer__epoll_fd(a->ct))) ||
-	    (a->tracer && (i = ring_wait__add(&rw, agent_tracer__epoll_fd(a->tracer))))) {
+	    (i = ring_wait__add(&rw, conn_tracer__epoll_fd(a->ct)))) {
 		pr_error("epoll: %s", strerror(-i));
 		goto out;
 	}

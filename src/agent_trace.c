@@ -134,11 +134,6 @@ int agent_tracer__poll(struct agent_tracer *t)
 	return pkt_tracer__poll(t->tracer, 0);
 }
 
-int agent_tracer__epoll_fd(const struct agent_tracer *t)
-{
-	return pkt_tracer__epoll_fd(t->tracer);
-}
-
 int agent_tracer__tcx_links(const struct agent_tracer *t)
 {
 	return pkt_tracer__point(t->tracer, TPT_tc_ingress)->links +

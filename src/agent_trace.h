@@ -36,7 +36,6 @@ struct agent_tracer *agent_tracer__new(struct target_set *set, const char *const
 
 /* Deliver queued events into the interval's buffer. >= 0 or -errno. */
 int agent_tracer__poll(struct agent_tracer *t);
-int agent_tracer__epoll_fd(const struct agent_tracer *t);
 
 /* Assemble the interval's events into @m and start a new interval. */
 void agent_tracer__flush(struct agent_tracer *t, struct model *m);

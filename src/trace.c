@@ -515,11 +515,6 @@ int pkt_tracer__poll(struct pkt_tracer *t, int timeout_ms)
 	return n == -EINTR ? 0 : n;
 }
 
-int pkt_tracer__epoll_fd(const struct pkt_tracer *t)
-{
-	return ring_buffer__epoll_fd(t->rb);
-}
-
 int pkt_tracer__stats(struct pkt_tracer *t, uint64_t out[PSTAT__COUNT])
 {
 	int fd = bpf_map__fd(t->skel->maps.trace_stats), cpu;

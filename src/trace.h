@@ -48,9 +48,6 @@ int pkt_tracer__add_netns(struct pkt_tracer *t, pid_t pid, const char *label, bo
 /* Deliver queued events (wait at most @timeout_ms). >= 0 or -errno. */
 int pkt_tracer__poll(struct pkt_tracer *t, int timeout_ms);
 
-/* The trace events ring's epoll fd (ringwait.h). */
-int pkt_tracer__epoll_fd(const struct pkt_tracer *t);
-
 /* Sums of the kernel-side counters (enum trace_stat). 0 or -errno. */
 int pkt_tracer__stats(struct pkt_tracer *t, uint64_t out[PSTAT__COUNT]);
 
