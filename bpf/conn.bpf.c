@@ -39,11 +39,16 @@
 #include "conn_events.h"
 #include "target_maps.bpf.h"
 
-#define AF_INET	   2
-#define AF_INET6   10
-#define ETIMEDOUT  110
-#define ECONNRESET 104
-#define MSG_PEEK   2
+#define AF_INET	     2
+#define AF_INET6     10
+#define ETIMEDOUT    110
+#define ECONNRESET   104
+#define EINVAL	     22
+#define EAGAIN	     11
+#define ENOMEM	     12
+#define EBUSY	     16
+#define EHOSTUNREACH 113
+#define MSG_PEEK     2
 
 /* Salt for the opaque socket ids handed to user space (set by the loader). */
 const volatile __u64 sock_id_salt = 0;
@@ -1510,52 +1515,78 @@ static __always_inline int on_drop(struct sk_buff *skb, __u32 reason, struct soc
 	return 0;
 }
 
-#define CONN_PROGS(mech, sec, btf)                                                        \
-	SEC(sec "/inet_sock_set_state")                                                   \
-	int BPF_PROG(ps_state_##mech, const struct sock *sk, int oldstate, int newstate)  \
-	{                                                                                 \
-		return on_state(sk, oldstate, newstate, btf);                             \
-	}                                                                                 \
-	SEC(sec "/sys_enter")                                                             \
-	int BPF_PROG(ps_sysent_##mech, struct pt_regs *regs, long id)                     \
-	{                                                                                 \
-		return on_sys_enter(regs, id);                                            \
-	}                                                                                 \
-	SEC(sec "/sock_send_length")                                                      \
-	int BPF_PROG(ps_send_##mech, struct sock *sk, int ret, int flags)                 \
-	{                                                                                 \
-		return on_sock_length(sk, ret, flags, 1, btf);                            \
-	}                                                                                 \
-	SEC(sec "/sock_recv_length")                                                      \
-	int BPF_PROG(ps_recv_##mech, struct sock *sk, int ret, int flags)                 \
-	{                                                                                 \
-		return on_sock_length(sk, ret, flags, 2, btf);                            \
-	}                                                                                 \
-	SEC(sec "/tcp_retransmit_skb")                                                    \
-	int BPF_PROG(ps_retrans_##mech, const struct sock *sk, const struct sk_buff *skb) \
-	{                                                                                 \
-		return on_retransmit(sk, skb, btf);                                       \
-	}                                                                                 \
-	SEC(sec "/tcp_retransmit_synack")                                                 \
-	int BPF_PROG(ps_rtxsyn_##mech, void *listener, struct request_sock *req)          \
-	{                                                                                 \
-		return on_synack_retransmit((const struct sock *)req);                    \
-	}                                                                                 \
-	SEC(sec "/tcp_send_reset")                                                        \
-	int BPF_PROG(ps_sndrst_##mech, const struct sock *sk)                             \
-	{                                                                                 \
-		return on_reset(sk, btf);                                                 \
-	}                                                                                 \
-	SEC(sec "/tcp_receive_reset")                                                     \
-	int BPF_PROG(ps_rcvrst_##mech, struct sock *sk)                                   \
-	{                                                                                 \
-		return on_reset(sk, btf);                                                 \
-	}                                                                                 \
-	SEC(sec "/kfree_skb")                                                             \
-	int BPF_PROG(ps_drop_##mech, struct sk_buff *skb, void *location,                 \
-		     enum skb_drop_reason reason, struct sock *rx_sk)                     \
-	{                                                                                 \
-		return on_drop(skb, reason, rx_sk, btf);                                  \
+/*
+ * Where tcp_retransmit_skb carries the attempt's result (@err; Linux 6.18
+ * has it), it fires for every attempt, also those __tcp_retransmit_skb gave
+ * up on before anything was sent: the original still in a host queue
+ * (-EBUSY), no window (-EAGAIN), no memory to trim or split it (-ENOMEM),
+ * no route (-EHOSTUNREACH), -EINVAL. TcpRetransSegs counts none of those,
+ * and neither do we. A failure of the transmission itself (-EPERM when
+ * netfilter drops the segment on the way out) counts in both: the segment
+ * was sent again and lost. (Where the tracepoint has no @err, it fires only
+ * for attempts that transmitted successfully.)
+ */
+static __always_inline int on_retransmit_result(const struct sock *sk, const struct sk_buff *skb,
+						int err, bool btf)
+{
+	if (err == -EBUSY || err == -EAGAIN || err == -ENOMEM || err == -EHOSTUNREACH ||
+	    err == -EINVAL)
+		return 0;
+	return on_retransmit(sk, skb, btf);
+}
+
+#define CONN_PROGS(mech, sec, btf)                                                                 \
+	SEC(sec "/inet_sock_set_state")                                                            \
+	int BPF_PROG(ps_state_##mech, const struct sock *sk, int oldstate, int newstate)           \
+	{                                                                                          \
+		return on_state(sk, oldstate, newstate, btf);                                      \
+	}                                                                                          \
+	SEC(sec "/sys_enter")                                                                      \
+	int BPF_PROG(ps_sysent_##mech, struct pt_regs *regs, long id)                              \
+	{                                                                                          \
+		return on_sys_enter(regs, id);                                                     \
+	}                                                                                          \
+	SEC(sec "/sock_send_length")                                                               \
+	int BPF_PROG(ps_send_##mech, struct sock *sk, int ret, int flags)                          \
+	{                                                                                          \
+		return on_sock_length(sk, ret, flags, 1, btf);                                     \
+	}                                                                                          \
+	SEC(sec "/sock_recv_length")                                                               \
+	int BPF_PROG(ps_recv_##mech, struct sock *sk, int ret, int flags)                          \
+	{                                                                                          \
+		return on_sock_length(sk, ret, flags, 2, btf);                                     \
+	}                                                                                          \
+	SEC(sec "/tcp_retransmit_skb")                                                             \
+	int BPF_PROG(ps_retrans_##mech, const struct sock *sk, const struct sk_buff *skb, int err) \
+	{                                                                                          \
+		return on_retransmit_result(sk, skb, err, btf);                                    \
+	}                                                                                          \
+	/* the same where the tracepoint has no result argument (conn.c chooses) */                \
+	SEC(sec "/tcp_retransmit_skb")                                                             \
+	int BPF_PROG(ps_retrans2_##mech, const struct sock *sk, const struct sk_buff *skb)         \
+	{                                                                                          \
+		return on_retransmit(sk, skb, btf);                                                \
+	}                                                                                          \
+	SEC(sec "/tcp_retransmit_synack")                                                          \
+	int BPF_PROG(ps_rtxsyn_##mech, void *listener, struct request_sock *req)                   \
+	{                                                                                          \
+		return on_synack_retransmit((const struct sock *)req);                             \
+	}                                                                                          \
+	SEC(sec "/tcp_send_reset")                                                                 \
+	int BPF_PROG(ps_sndrst_##mech, const struct sock *sk)                                      \
+	{                                                                                          \
+		return on_reset(sk, btf);                                                          \
+	}                                                                                          \
+	SEC(sec "/tcp_receive_reset")                                                              \
+	int BPF_PROG(ps_rcvrst_##mech, struct sock *sk)                                            \
+	{                                                                                          \
+		return on_reset(sk, btf);                                                          \
+	}                                                                                          \
+	SEC(sec "/kfree_skb")                                                                      \
+	int BPF_PROG(ps_drop_##mech, struct sk_buff *skb, void *location,                          \
+		     enum skb_drop_reason reason, struct sock *rx_sk)                              \
+	{                                                                                          \
+		return on_drop(skb, reason, rx_sk, btf);                                           \
 	}
 
 CONN_PROGS(btf, "tp_btf", true)

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "cli.h"
@@ -56,6 +57,28 @@ static int handle_sample(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/*
+ * The arguments tracepoint @name passes to tp_btf and raw_tp programs (its
+ * btf_trace_<name> typedef in the kernel's BTF, less the leading context
+ * pointer), or -1 when the kernel's BTF does not say.
+ */
+static int tracepoint_nargs(const struct btf *btf, const char *name)
+{
+	const struct btf_type *t;
+	char type_name[128];
+	int id;
+
+	snprintf(type_name, sizeof(type_name), "btf_trace_%s", name);
+	id = btf__find_by_name_kind(btf, type_name, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return -1;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type); /* typedef -> pointer */
+	if (!t || !btf_is_ptr(t))
+		return -1;
+	t = btf__type_by_id(btf, t->type);
+	return t && btf_is_func_proto(t) && btf_vlen(t) > 0 ? btf_vlen(t) - 1 : -1;
+}
+
 static struct conn_bpf *load_variant(const char *suffix, int tgids_fd, int gen_fd,
 				     const struct conn_tracer_opts *opts, bool *syscall_time,
 				     int *errp)
@@ -77,6 +100,24 @@ static struct conn_bpf *load_variant(const char *suffix, int tgids_fd, int gen_f
 		size_t len = strlen(name);
 
 		bpf_program__set_autoload(prog, len > slen && !strcmp(name + len - slen, suffix));
+	}
+	{
+		/* tcp_retransmit_skb with or without the attempt's result (conn.bpf.c) */
+		struct btf *btf = btf__load_vmlinux_btf();
+		bool with_err = false;
+		struct bpf_program *unused;
+
+		if (!libbpf_get_error(btf)) {
+			with_err = tracepoint_nargs(btf, "tcp_retransmit_skb") >= 3;
+			btf__free(btf);
+		}
+		if (raw)
+			unused = with_err ? skel->progs.ps_retrans2_raw
+					  : skel->progs.ps_retrans_raw;
+		else
+			unused = with_err ? skel->progs.ps_retrans2_btf
+					  : skel->progs.ps_retrans_btf;
+		bpf_program__set_autoload(unused, false);
 	}
 	*syscall_time = opts->syscall_time || (raw && opts->sample_fn);
 	if (!*syscall_time) {

@@ -19,7 +19,13 @@ cleanup() {
 	[ -n "${RC_SERVER:-}" ] && kill "$RC_SERVER" 2>/dev/null
 	[ -n "${SYN_CLIENT:-}" ] && kill "$SYN_CLIENT" 2>/dev/null
 	[ -n "${SYN_SERVER:-}" ] && kill "$SYN_SERVER" 2>/dev/null
+	[ -n "${RTX_CLIENT:-}" ] && kill "$RTX_CLIENT" 2>/dev/null
+	[ -n "${RTX_SERVER:-}" ] && kill "$RTX_SERVER" 2>/dev/null
 	ip netns del psl-syn-test 2>/dev/null
+	ip netns del psl-rtx-a 2>/dev/null
+	ip netns del psl-rtx-b 2>/dev/null
+	[ -d "$TMP/tracefs/instances/psl-rtx-test" ] && rmdir "$TMP/tracefs/instances/psl-rtx-test"
+	mountpoint -q "$TMP/tracefs" 2>/dev/null && umount "$TMP/tracefs"
 	drop_rules -D 2>/dev/null
 	"$LAB" down >/dev/null 2>&1
 	rm -rf "$TMP"
@@ -258,8 +264,16 @@ kill -INT "$WATCH_PID"
 wait_watch
 e=$(edge "$TMP/w2.json" default/reviews istio-proxy default/ratings istio-proxy)
 diag "kernel TcpRetransSegs during the window: reviews $rv, ratings $rt; edge: $(jq -c '{c: .client_side | {retransmits, drops, drop_reasons}, s: .server_side | {retransmits, drops}}' <<<"$e")"
+# The kernel counts per netns: compare with the retransmits of every side that
+# belongs to a process of that pod (all of them should be on the edge above;
+# any other edge with retransmits is listed)
+pod_rtx() { # pod_rtx FILE POD: retransmits of all sides of the pod's processes
+	jq --arg p "$2" '[.edges[] | (if .client.pod == $p then .client_side.retransmits // 0 else 0 end),
+		(if .server.pod == $p then .server_side.retransmits // 0 else 0 end)] | add' "$1"
+}
+diag "edges with retransmits: $(jq -c '[.edges[] | select((.client_side.retransmits // 0) + (.server_side.retransmits // 0) > 0) | {c: "\(.client.pod // .client.addr):\(.client.container // "")", s: "\(.server.pod // .server.addr):\(.server.container // "")", cr: .client_side.retransmits, sr: .server_side.retransmits}]' "$TMP/w2.json")"
 check_eq "retransmits equal the kernel's counters (reviews sender, ratings sender)" "$rv $rt" \
-	"$(jq -r '"\(.client_side.retransmits) \(.server_side.retransmits)"' <<<"$e")"
+	"$(pod_rtx "$TMP/w2.json" default/reviews) $(pod_rtx "$TMP/w2.json" default/ratings)"
 check "with the drop rule: retransmits > 0" test $((rv + rt)) -gt 0
 check "ratings retransmitted each of its ${wire_lost:-?} segments lost on the wire" \
 	test "$(jq '.server_side.retransmits' <<<"$e")" -ge "${wire_lost:-1000000}" -a "${wire_lost:-0}" -gt 0
@@ -457,6 +471,83 @@ rtx_sum=$(jq '[.edges[] | (.client_side.retransmits // 0) + (.server_side.retran
 check "SYN and SYN-ACK retransmits: the 2 edges hold the kernel's TcpRetransSegs ($syn_retrans), or one fewer ($rtx_sum)" \
 	test "$rtx_sum" -le "$syn_retrans" -a "$rtx_sum" -ge $((syn_retrans - 1)) -a "$syn_retrans" -ge 3
 check_eq "SYN retransmits: nothing on an edge of its own" 2 "$(jq '.edges | length' "$TMP/w4c.json")"
+
+# --- 4d. retransmit attempts the kernel gives up on do not count ---------------
+# Two netns joined by a veth. The server's ACKs are dropped, so the client's
+# 100 bytes are sent again at each timeout; for 3 s in the middle the client
+# has no route, and those attempts fail before anything is sent (the
+# tracepoint reports them with -EHOSTUNREACH; TcpRetransSegs does not count
+# them). Then route and ACKs come back. podscope must equal TcpRetransSegs, and
+# that must be fewer than the attempts, which a tracefs instance of our own
+# lists with their results (the kernel counts no failure for these).
+RA=psl-rtx-a RB=psl-rtx-b
+ip netns add "$RA" && ip netns add "$RB" &&
+	ip -n "$RA" link add veth-rtx type veth peer name veth-rtx netns "$RB" &&
+	ip -n "$RA" addr add 198.19.77.1/30 dev veth-rtx && ip -n "$RB" addr add 198.19.77.2/30 dev veth-rtx &&
+	ip -n "$RA" link set veth-rtx up && ip -n "$RB" link set veth-rtx up ||
+	{ not_ok "no-route netns"; finish; exit 1; }
+cat >"$TMP/rtx_server.py" <<'PY'
+import socket, sys
+l = socket.socket()
+l.bind(("198.19.77.2", 18090))
+l.listen(1)
+open(sys.argv[1], "w").write("up")
+c, _ = l.accept()
+while c.recv(65536):
+    pass
+PY
+cat >"$TMP/rtx_client.py" <<'PY'
+import os, socket, sys, time
+s = socket.create_connection(("198.19.77.2", 18090), timeout=30)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.02)
+s.sendall(b"x" * 100)
+while not os.path.exists(sys.argv[1] + ".done"):
+    time.sleep(0.05)
+s.close()
+time.sleep(30)
+PY
+rm -f "$TMP/rtx_up" "$TMP/rtx_go" "$TMP/rtx_go.done"
+ip netns exec "$RB" python3 "$TMP/rtx_server.py" "$TMP/rtx_up" &
+RTX_SERVER=$!
+for _ in $(seq 50); do [ -s "$TMP/rtx_up" ] && break; sleep 0.1; done
+ip netns exec "$RA" python3 "$TMP/rtx_client.py" "$TMP/rtx_go" &
+RTX_CLIENT=$!
+start_watch "$TMP/w4d.json" 12s --pid "$RTX_SERVER" --pid "$RTX_CLIENT" --json
+mkdir -p "$TMP/tracefs" && mount -t tracefs tracefs "$TMP/tracefs" &&
+	TRI=$TMP/tracefs/instances/psl-rtx-test && mkdir "$TRI" &&
+	echo 'dport == 18090' >"$TRI/events/tcp/tcp_retransmit_skb/filter" &&
+	echo 1 >"$TRI/events/tcp/tcp_retransmit_skb/enable" ||
+	{ not_ok "tracefs instance"; finish; exit 1; }
+rtx_before=$(ip netns exec "$RA" nstat -az TcpRetransSegs | awk '/TcpRetransSegs/ { print $2 }')
+ip netns exec "$RB" iptables -A OUTPUT -p tcp --sport 18090 -j DROP
+touch "$TMP/rtx_go"
+sleep 0.7
+ip -n "$RA" route del 198.19.77.0/30
+sleep 3
+ip -n "$RA" route add 198.19.77.0/30 dev veth-rtx
+ip netns exec "$RB" iptables -D OUTPUT -p tcp --sport 18090 -j DROP
+sleep 4 # the next timeout sends it again, and it is acknowledged
+rtx_after=$(ip netns exec "$RA" nstat -az TcpRetransSegs | awk '/TcpRetransSegs/ { print $2 }')
+echo 0 >"$TRI/events/tcp/tcp_retransmit_skb/enable"
+attempts=$(grep -c 'tcp_retransmit_skb:' "$TRI/trace")
+gave_up=$(grep -c 'tcp_retransmit_skb:.* err=-113' "$TRI/trace")
+rmdir "$TRI"
+umount "$TMP/tracefs"
+touch "$TMP/rtx_go.done"
+wait_watch
+kill "$RTX_CLIENT" "$RTX_SERVER" 2>/dev/null
+wait "$RTX_CLIENT" "$RTX_SERVER" 2>/dev/null
+RTX_CLIENT= RTX_SERVER=
+ip netns del "$RA"
+ip netns del "$RB"
+e=$(jq -c '[.edges[] | select(.dialed == "198.19.77.2:18090")] | first' "$TMP/w4d.json")
+diag "no route: $attempts attempts, $gave_up of them -EHOSTUNREACH; kernel TcpRetransSegs $((rtx_after - rtx_before)); edge $(jq -c '.client_side | {retransmits, write: .write.bytes}' <<<"$e")"
+check "no route: the kernel sent the segment again at least twice" test $((rtx_after - rtx_before)) -ge 2
+check "no route: and gave up on at least one attempt for want of a route" test "$gave_up" -ge 1
+check_eq "no route: attempts = sent again + given up" "$attempts" $((rtx_after - rtx_before + gave_up))
+check_eq "no route: the client's retransmits equal TcpRetransSegs, not the attempts" \
+	"$((rtx_after - rtx_before)) 100" "$(jq -r '"\(.client_side.retransmits) \(.client_side.write.bytes)"' <<<"$e")"
 
 # --- 5. bad input and exits ---------------------------------------------------
 one_line_fail() {
