@@ -89,8 +89,9 @@ struct tracker *tracker__new(tracker_event_fn fn, void *ctx, bool oncpu)
 	t->skel = probe_force_raw_tp() ? NULL : load_variant("_btf", oncpu, &err);
 	t->mechanism = "tp_btf";
 	if (!t->skel) {
-		pr_warn("target tracker: tp_btf failed (%s), falling back to raw_tp",
-			strerror(-err));
+		if (err) /* else PODSCOPE_FORCE_RAW_TP asked for raw_tp */
+			pr_warn("target tracker: tp_btf failed (%s), falling back to raw_tp",
+				strerror(-err));
 		t->skel = load_variant("_raw", oncpu, &err);
 		t->mechanism = "raw_tp";
 	}
