@@ -140,7 +140,8 @@ static struct conn_bpf *load_variant(const char *suffix, int tgids_fd, int gen_f
 		if (!opts->sample_fn)
 			ring = (uint32_t)sysconf(_SC_PAGESIZE);
 		bpf_map__set_max_entries(skel->maps.payload_samples, ring);
-		skel->rodata->sample_wakeup_bytes = ring / 4 < 256 * 1024 ? ring / 4 : 256 * 1024;
+		/* wake the reader each time a quarter of the ring, at most 1 MiB, is unread */
+		skel->rodata->sample_wakeup_bytes = ring / 4 < 1024 * 1024 ? ring / 4 : 1024 * 1024;
 	}
 	/*
 	 * Connection state: socket storage under tp_btf without --syscall-time,

@@ -13,7 +13,7 @@ int ring_wait__init(struct ring_wait *w)
 
 int ring_wait__add(struct ring_wait *w, int fd)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.fd = fd};
 
 	if (fd < 0)
 		return 0;

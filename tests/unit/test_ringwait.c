@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Unit tests for ring_wait (src/ringwait.c): one sleep on several pollable
- * fds. eventfds stand in for the rings' epoll fds.
+ * fds, edge-triggered. eventfds stand in for the rings' epoll fds (a write
+ * is a producer's wakeup).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -44,9 +45,12 @@ static void test_wakes_on_either(void **state)
 	t0 = now_ms();
 	assert_int_equal(ring_wait__wait(&w, 5000), 1);
 	assert_true(now_ms() - t0 < 1000);
-	/* level-triggered: still ready until drained */
+	/* edge-triggered: data left unread does not end the next wait, a new wakeup does */
+	assert_int_equal(ring_wait__wait(&w, 0), 0);
+	assert_int_equal(write(b, &one, sizeof(one)), sizeof(one));
 	assert_int_equal(ring_wait__wait(&w, 0), 1);
 	assert_int_equal(read(b, &v, sizeof(v)), sizeof(v));
+	assert_int_equal(v, 2);
 	assert_int_equal(ring_wait__wait(&w, 0), 0);
 	/* both ready */
 	assert_int_equal(write(a, &one, sizeof(one)), sizeof(one));
