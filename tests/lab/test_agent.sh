@@ -247,4 +247,15 @@ check_eq "bpf_stats_enabled is back to its old value" "$STATS_BEFORE" "$(cat /pr
 for _ in $(seq 30); do [ "$(bpftool prog show | grep -c ' name ps_')" -eq 0 ] && break; sleep 0.1; done
 check_eq "no podscope BPF program left" 0 "$(bpftool prog show | grep -c ' name ps_')"
 check "agent log has no errors" sh -c "! grep -i 'error' '$TMP/agent.log'"
+
+# --- bad flags: one error line, exit 2, nothing loaded ------------------------------------
+run_fails() {
+	local out rc
+	out=$("$PODSCOPE" run --pods-file "$TMP/pods.json" --pod default/reviews --duration 1s "$@" 2>&1 >/dev/null)
+	rc=$?
+	[ "$rc" -eq 2 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && grep -q 'error' <<<"$out"
+}
+check "run: --sample-ring not a power of two" run_fails --sample-ring 3M
+check "run: --sample-ring above 256M" run_fails --sample-ring 512M
+check "run: --no-requests with --sample-ring" run_fails --no-requests --sample-ring 1M
 finish
