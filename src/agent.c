@@ -357,11 +357,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *list_metr
 			o->no_requests = true;
 			break;
 		case OPT_SAMPLE_RING:
-			if (conn_sample_ring_parse(optarg, &o->sample_ring))
-				return cli_usage_error("run",
-						       "bad --sample-ring '%s' (a power of two, "
-						       "64K..256M)",
-						       optarg);
+			if (conn_sample_ring_opt("run", optarg, &o->sample_ring))
+				return EXIT_USAGE;
 			break;
 		case OPT_SYSCALL_TIME:
 			o->syscall_time = true;
@@ -1142,7 +1139,7 @@ int cmd_run(int argc, char **argv)
 		pthread_mutex_lock(&a->lock);
 		rc = watchset__poll(a->ws, 0);
 		if (!rc)
-			rc = conn_tracer__poll(a->ct, 0);
+			rc = conn_tracer__poll(a->ct);
 		if (rc >= 0 && a->tracer)
 			rc = agent_tracer__poll(a->tracer);
 		if (rc >= 0 && t >= next_resync) {

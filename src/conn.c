@@ -62,26 +62,34 @@ static int handle_sample(void *ctx, void *data, size_t size)
  * btf_trace_<name> typedef in the kernel's BTF, less the leading context
  * pointer), or -1 when the kernel's BTF does not say.
  */
-static int tracepoint_nargs(const struct btf *btf, const char *name)
+static int tracepoint_nargs(const char *name)
 {
+	struct btf *btf = btf__load_vmlinux_btf();
 	const struct btf_type *t;
 	char type_name[128];
-	int id;
+	int id, n = -1;
 
+	if (libbpf_get_error(btf))
+		return -1;
 	snprintf(type_name, sizeof(type_name), "btf_trace_%s", name);
 	id = btf__find_by_name_kind(btf, type_name, BTF_KIND_TYPEDEF);
-	if (id < 0)
-		return -1;
-	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type); /* typedef -> pointer */
-	if (!t || !btf_is_ptr(t))
-		return -1;
-	t = btf__type_by_id(btf, t->type);
-	return t && btf_is_func_proto(t) && btf_vlen(t) > 0 ? btf_vlen(t) - 1 : -1;
+	t = id < 0 ? NULL : btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (t && btf_is_ptr(t)) { /* typedef -> pointer -> prototype */
+		t = btf__type_by_id(btf, t->type);
+		if (t && btf_is_func_proto(t) && btf_vlen(t) > 0)
+			n = btf_vlen(t) - 1;
+	}
+	btf__free(btf);
+	return n;
 }
 
+/*
+ * Load and attach the @suffix ("_btf" or "_raw") programs. @retrans_err: the
+ * tcp_retransmit_skb tracepoint passes the attempt's result (conn.bpf.c).
+ */
 static struct conn_bpf *load_variant(const char *suffix, int tgids_fd, int gen_fd,
-				     const struct conn_tracer_opts *opts, bool *syscall_time,
-				     int *errp)
+				     const struct conn_tracer_opts *opts, bool retrans_err,
+				     bool *syscall_time, int *errp)
 {
 	size_t slen = strlen(suffix);
 	bool raw = !strcmp(suffix, "_raw");
@@ -101,24 +109,15 @@ static struct conn_bpf *load_variant(const char *suffix, int tgids_fd, int gen_f
 
 		bpf_program__set_autoload(prog, len > slen && !strcmp(name + len - slen, suffix));
 	}
-	{
-		/* tcp_retransmit_skb with or without the attempt's result (conn.bpf.c) */
-		struct btf *btf = btf__load_vmlinux_btf();
-		bool with_err = false;
-		struct bpf_program *unused;
-
-		if (!libbpf_get_error(btf)) {
-			with_err = tracepoint_nargs(btf, "tcp_retransmit_skb") >= 3;
-			btf__free(btf);
-		}
-		if (raw)
-			unused = with_err ? skel->progs.ps_retrans2_raw
-					  : skel->progs.ps_retrans_raw;
-		else
-			unused = with_err ? skel->progs.ps_retrans2_btf
-					  : skel->progs.ps_retrans_btf;
-		bpf_program__set_autoload(unused, false);
-	}
+	/* tcp_retransmit_skb with or without the attempt's result: one of the two */
+	if (raw)
+		bpf_program__set_autoload(retrans_err ? skel->progs.ps_retrans2_raw
+						      : skel->progs.ps_retrans_raw,
+					  false);
+	else
+		bpf_program__set_autoload(retrans_err ? skel->progs.ps_retrans2_btf
+						      : skel->progs.ps_retrans_btf,
+					  false);
 	*syscall_time = opts->syscall_time || (raw && opts->sample_fn);
 	if (!*syscall_time) {
 		bpf_program__set_autoload(
@@ -171,6 +170,7 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, int target_gen_fd, con
 				     void *ctx, const struct conn_tracer_opts *opts)
 {
 	struct conn_tracer *t = calloc(1, sizeof(*t));
+	bool retrans_err;
 	int err = 0;
 
 	if (!t)
@@ -180,16 +180,18 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, int target_gen_fd, con
 	if (opts)
 		t->opts = *opts;
 	t->ncpus = libbpf_num_possible_cpus();
-	t->skel = probe_force_raw_tp() ? NULL
-				       : load_variant("_btf", target_tgids_fd, target_gen_fd,
-						      &t->opts, &t->syscall_time, &err);
+	retrans_err = tracepoint_nargs("tcp_retransmit_skb") >= 3;
+	t->skel = probe_force_raw_tp()
+			  ? NULL
+			  : load_variant("_btf", target_tgids_fd, target_gen_fd, &t->opts,
+					 retrans_err, &t->syscall_time, &err);
 	t->mechanism = "tp_btf";
 	if (!t->skel) {
 		if (err)
 			pr_warn("connection tracer: tp_btf failed (%s), falling back to raw_tp",
 				strerror(-err));
 		t->skel = load_variant("_raw", target_tgids_fd, target_gen_fd, &t->opts,
-				       &t->syscall_time, &err);
+				       retrans_err, &t->syscall_time, &err);
 		t->mechanism = "raw_tp";
 	}
 	if (!t->skel || t->ncpus <= 0) {
@@ -337,36 +339,26 @@ int conn_tracer__seed_process(struct conn_tracer *t, pid_t pid, uint32_t contain
 	return rc < 0 ? rc : c.seeded;
 }
 
-int conn_tracer__poll(struct conn_tracer *t, int timeout_ms)
+int conn_tracer__poll(struct conn_tracer *t)
 {
-	int n = ring_buffer__poll(t->rb, timeout_ms);
-
-	if (n == -EINTR)
-		n = 0;
-	if (n < 0)
-		return n;
 	/*
-	 * Neither ring wakes us until a batch builds up (conn.bpf.c,
-	 * batch_wakeup()), and epoll reports only woken rings: drain both now.
+	 * Neither ring wakes anyone until a batch builds up (conn.bpf.c,
+	 * batch_wakeup()), so both are drained whether or not they were woken;
+	 * callers sleep on conn_tracer__epoll_fd() (ringwait.h).
 	 */
-	{
-		int m = ring_buffer__consume(t->rb);
+	int n = ring_buffer__consume(t->rb);
 
-		if (m < 0 && m != -EINTR)
-			return m;
-		if (m > 0)
-			n += m;
-	}
-	return n;
+	return n == -EINTR ? 0 : n;
 }
 
-int conn_sample_ring_parse(const char *text, uint32_t *bytes)
+int conn_sample_ring_opt(const char *cmd, const char *text, uint32_t *bytes)
 {
 	uint64_t v;
 
 	if (cli_parse_size(text, &v) || v < CONN_SAMPLE_RING_MIN || v > CONN_SAMPLE_RING_MAX ||
 	    (v & (v - 1)))
-		return -EINVAL;
+		return cli_usage_error(cmd, "bad --sample-ring '%s' (a power of two, 64K..256M)",
+				       text);
 	*bytes = (uint32_t)v;
 	return 0;
 }

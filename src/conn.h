@@ -20,8 +20,11 @@ struct conn_tracer;
 #define CONN_SAMPLE_RING_MAX	 (256u * 1024 * 1024)
 #define CONN_SAMPLE_RING_DEFAULT (8u * 1024 * 1024)
 
-/* Parse a --sample-ring SIZE (cli_parse_size(), a power of two within the limits). 0 or -EINVAL. */
-int conn_sample_ring_parse(const char *text, uint32_t *bytes);
+/*
+ * The --sample-ring SIZE option of command @cmd: cli_parse_size(), a power of
+ * two within the limits. 0, or the usage error's exit status (said on stderr).
+ */
+int conn_sample_ring_opt(const char *cmd, const char *text, uint32_t *bytes);
 
 typedef void (*conn_event_fn)(void *ctx, const struct conn_event *e);
 typedef void (*conn_side_fn)(void *ctx, const struct side_key *key, const struct side_metrics *m);
@@ -77,7 +80,8 @@ bool conn_tracer__syscall_time(const struct conn_tracer *t);
  */
 int conn_tracer__seed_process(struct conn_tracer *t, pid_t pid, uint32_t container_idx);
 
-int conn_tracer__poll(struct conn_tracer *t, int timeout_ms);
+/* Deliver every event and sample in the rings (never waits). Returns how many, or -errno. */
+int conn_tracer__poll(struct conn_tracer *t);
 
 /* The epoll fd of the event and sample rings (ringwait.h). */
 int conn_tracer__epoll_fd(const struct conn_tracer *t);

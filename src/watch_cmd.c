@@ -204,11 +204,8 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
 			o->sample_all = true;
 			break;
 		case OPT_SAMPLE_RING:
-			if (conn_sample_ring_parse(optarg, &o->sample_ring))
-				return cli_usage_error("watch",
-						       "bad --sample-ring '%s' (a power of two, "
-						       "64K..256M)",
-						       optarg);
+			if (conn_sample_ring_opt("watch", optarg, &o->sample_ring))
+				return EXIT_USAGE;
 			break;
 		case OPT_SYSCALL_TIME:
 			o->syscall_time = true;
@@ -556,7 +553,7 @@ int cmd_watch(int argc, char **argv)
 		if (rc >= 0)
 			rc = watchset__poll(ws, 0);
 		if (!rc)
-			rc = conn_tracer__poll(wc.conn, 0);
+			rc = conn_tracer__poll(wc.conn);
 		if (rc < 0) {
 			pr_error("polling events: %s", strerror(-rc));
 			break;
@@ -576,7 +573,7 @@ int cmd_watch(int argc, char **argv)
 	}
 	/* drain what is already queued, then the final snapshot */
 	watchset__poll(ws, 0);
-	conn_tracer__poll(wc.conn, 0);
+	conn_tracer__poll(wc.conn);
 	collect__requests(wc.model, wc.reqs);
 	if (requests_close(&wc))
 		trace_file_rc = 1;
