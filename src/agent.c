@@ -12,7 +12,6 @@
  *
  * `podscope target add|rm|ls` is the client of the run-time API.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -516,41 +515,7 @@ static void on_request(void *ctx, const struct req_record *r)
 
 static void sample_progs(struct agent_health *h)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-
-	h->nprogs = 0;
-	if (!d)
-		return;
-	while ((de = readdir(d)) && h->nprogs < AGENT_MAX_PROGS) {
-		struct bpf_prog_info info = {0};
-		__u32 len = sizeof(info);
-		char path[300], target[64];
-		ssize_t n;
-		int fd = atoi(de->d_name), i;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = '\0';
-		if (strcmp(target, "anon_inode:bpf-prog") ||
-		    bpf_obj_get_info_by_fd(fd, &info, &len))
-			continue;
-		for (i = 0; i < h->nprogs; i++)
-			if (h->progs[i].id == info.id)
-				break;
-		if (i < h->nprogs)
-			continue;
-		snprintf(h->progs[i].name, sizeof(h->progs[i].name), "%s", info.name);
-		h->progs[i].id = info.id;
-		h->progs[i].run_time_ns = info.run_time_ns;
-		h->progs[i].run_count = info.run_cnt;
-		h->nprogs++;
-	}
-	closedir(d);
+	h->nprogs = collect__own_progs(h->progs, AGENT_MAX_PROGS);
 }
 
 static void sample_health(struct agent *a)

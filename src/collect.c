@@ -3,8 +3,14 @@
  * Reading the kernel-side aggregates into the model (see collect.h). Called
  * once per refresh interval by `watch` and by the agent.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "cli.h"
 #include "collect.h"
@@ -19,8 +25,50 @@ static void collect_drop(void *ctx, const struct side_key *k, uint32_t reason, u
 	model__add_drop(ctx, k, reason, n);
 }
 
+int collect__own_progs(struct bpf_prog_stat *out, int max)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < max) {
+		struct bpf_prog_info info = {0};
+		__u32 len = sizeof(info);
+		char path[300], target[64];
+		ssize_t l;
+		int fd = atoi(de->d_name), i;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		l = readlink(path, target, sizeof(target) - 1);
+		if (l <= 0)
+			continue;
+		target[l] = '\0';
+		if (strcmp(target, "anon_inode:bpf-prog") ||
+		    bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		for (i = 0; i < n; i++)
+			if (out[i].id == info.id)
+				break;
+		if (i < n)
+			continue; /* another descriptor of a program already listed */
+		snprintf(out[n].name, sizeof(out[n].name), "%s", info.name);
+		out[n].id = info.id;
+		out[n].run_time_ns = info.run_time_ns;
+		out[n].run_count = info.run_cnt;
+		out[n].recursion_misses = info.recursion_misses;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
 int collect__refresh(struct model *m, struct watchset *ws, struct conn_tracer *ct)
 {
+	struct bpf_prog_stat progs[AGENT_MAX_PROGS];
 	struct model_lost lost = {0};
 	struct tracker *t = watchset__tracker(ws);
 	int n = watchset__ncontainers(ws), rc;
@@ -33,6 +81,8 @@ int collect__refresh(struct model *m, struct watchset *ws, struct conn_tracer *c
 	conn_tracer__for_each_drop(ct, collect_drop, m);
 	tracker__stats(t, lost.target);
 	conn_tracer__stats(ct, lost.conn);
+	for (int i = collect__own_progs(progs, AGENT_MAX_PROGS) - 1; i >= 0; i--)
+		lost.recursion_misses += progs[i].recursion_misses;
 	model__set_lost(m, &lost);
 	oncpu = calloc((size_t)n + 1, sizeof(*oncpu));
 	if (oncpu && !tracker__oncpu(t, oncpu, n))

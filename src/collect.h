@@ -15,6 +15,14 @@
 /* Refresh @m from the BPF maps of @ws's tracker and @ct; rebuild edges. 0 or -errno. */
 int collect__refresh(struct model *m, struct watchset *ws, struct conn_tracer *ct);
 
+/*
+ * podscope's own loaded BPF programs, found through this process's file
+ * descriptors, with the kernel's counters (run time and count only while
+ * kernel.bpf_stats_enabled is 1; recursion misses always, Linux 5.12+).
+ * Fills up to @max entries of @out; returns how many.
+ */
+int collect__own_progs(struct bpf_prog_stat *out, int max);
+
 /* Requests waiting longer than this without a response count as unanswered. */
 #define COLLECT_REQUEST_MAX_AGE_NS 30000000000ULL
 

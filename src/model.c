@@ -679,7 +679,7 @@ json_t *model__snapshot_json(struct model *m, double window_seconds)
 				      (json_int_t)m->close_reasons[CLOSE_RESET], "timeout",
 				      (json_int_t)m->close_reasons[CLOSE_TIMEOUT], "error",
 				      (json_int_t)m->close_reasons[CLOSE_ERROR]));
-	lost = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "target_events_ringbuf",
+	lost = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "target_events_ringbuf",
 			 (json_int_t)m->lost.target[TSTAT_RINGBUF_DROPS], "target_map_full",
 			 (json_int_t)m->lost.target[TSTAT_MAP_FULL], "conn_events_ringbuf",
 			 (json_int_t)m->lost.conn[CSTAT_RINGBUF_DROPS], "conns_map_full",
@@ -687,7 +687,8 @@ json_t *model__snapshot_json(struct model *m, double window_seconds)
 			 (json_int_t)m->lost.conn[CSTAT_SIDES_FULL], "threads_map_full",
 			 (json_int_t)m->lost.conn[CSTAT_THREADS_FULL], "drop_reasons_map_full",
 			 (json_int_t)m->lost.conn[CSTAT_DROPS_FULL], "non_tcp_io_ignored",
-			 (json_int_t)m->lost.conn[CSTAT_NOT_TCP]);
+			 (json_int_t)m->lost.conn[CSTAT_NOT_TCP], "bpf_recursion_misses",
+			 (json_int_t)m->lost.recursion_misses);
 	if (m->hops)
 		json_object_set_new(root, "packet_trace", json_true()); /* GET /api/v1/flows */
 	if (m->requests_on) {

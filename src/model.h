@@ -53,6 +53,7 @@ struct edge {
 struct model_lost {
 	uint64_t target[TSTAT__COUNT];
 	uint64_t conn[CSTAT__COUNT];
+	uint64_t recursion_misses; /* summed over podscope's own BPF programs */
 };
 
 struct model;
@@ -130,6 +131,7 @@ struct bpf_prog_stat {
 	char name[16];
 	uint32_t id;
 	uint64_t run_time_ns, run_count;
+	uint64_t recursion_misses; /* runs the kernel skipped: the program was already running on that CPU */
 };
 
 struct agent_health {

@@ -523,6 +523,8 @@ static void write_health(struct model *m, FILE *out, int nedges)
 		if (lost_conn[i])
 			fprintf(out, "podscope_lost_events_total{reason=\"%s\"} %llu\n",
 				lost_conn[i], (unsigned long long)lost->conn[i]);
+	fprintf(out, "podscope_lost_events_total{reason=\"bpf_recursion_misses\"} %llu\n",
+		(unsigned long long)lost->recursion_misses);
 	write_lost_more(m, out);
 	family(out, "podscope_bpf_stats_enabled", "gauge",
 	       "1 when the kernel measures BPF run time (bpf_stats), else 0.");

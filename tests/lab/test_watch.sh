@@ -154,6 +154,8 @@ chain_checks "$TMP/w1.json" "--syscall-time" "$ss_before" "$(ss_app_bytes review
 check_eq "no retransmits without a drop rule" 0 "$(jq '[.edges[] | (.client_side.retransmits // 0), (.server_side.retransmits // 0)] | add' "$TMP/w1.json")"
 check_eq "no drops without a drop rule" 0 "$(jq '[.edges[] | (.client_side.drops // 0), (.server_side.drops // 0)] | add' "$TMP/w1.json")"
 check_eq "nothing lost" 0 "$(jq '[.lost[] | numbers] | add' "$TMP/w1.json")"
+check "lost: the kernel's count of skipped BPF runs is reported" \
+	jq -e '.lost.bpf_recursion_misses | type == "number"' "$TMP/w1.json"
 check_eq "hot paths on tp_btf (doctor says it works here)" "tp_btf tp_btf" \
 	"$(jq -r '"\(.probes.targets) \(.probes.connections)"' "$TMP/w1.json")"
 check_eq "processes: the 4 proxies and apps" "app app istio-proxy istio-proxy" \
@@ -455,9 +457,12 @@ wait "$SYN_CLIENT" "$SYN_SERVER" 2>/dev/null
 SYN_CLIENT= SYN_SERVER=
 ip netns del "$SYN_NS"
 e=$(jq -c '[.edges[] | select(.dialed == "127.0.0.1:18082")] | first' "$TMP/w4c.json")
-diag "SYN retransmits: kernel $syn_retrans; edge $(jq -c '.client_side | {connect: .connect.count, retransmits, drops, drop_reasons}' <<<"$e")"
-# One full run in eight has shown one retransmit fewer than the kernel here
-# (not understood yet; see the issue note): the retransmit checks allow one.
+diag "SYN retransmits: kernel $syn_retrans; edge $(jq -c '.client_side | {connect: .connect.count, retransmits, drops, drop_reasons}' <<<"$e"); connections $(jq -c .connections "$TMP/w4c.json"); BPF runs skipped $(jq .lost.bpf_recursion_misses "$TMP/w4c.json")"
+# One full run in eight has shown one retransmit fewer than the kernel here.
+# Standalone, 3 runs in ~180 lost every event of one connection's handshake
+# (retransmit, connect, accept); each time, and never otherwise, those events
+# ran in a softirq that interrupted another process's task (not understood yet;
+# see the issue note): the retransmit checks allow one.
 check_eq "SYN retransmits: 2 connects, 200 bytes" "2 200" \
 	"$(jq -r '"\(.client_side.connect.count) \(.client_side.write.bytes)"' <<<"$e")"
 check "SYN retransmits: the client's edge has 1-2 of the 2" jq -e '.client_side.retransmits | . >= 1 and . <= 2' <<<"$e"

@@ -174,6 +174,12 @@ static struct model *build(struct watchset **wsp, struct resource_sample *res,
 	h->progs[0].run_time_ns = 500000000;
 	h->progs[0].run_count = 7;
 	model__set_health(m, h);
+	{
+		struct model_lost lost = {.recursion_misses = 3};
+
+		lost.conn[CSTAT_SIDES_FULL] = 2;
+		model__set_lost(m, &lost);
+	}
 	*wsp = ws;
 	return m;
 }
@@ -314,6 +320,9 @@ static void test_values(void **state)
 				 "btf\"") == 0.5);
 	assert_true(sample(text, "podscope_lost_events_total{reason=\"conn_events_ringbuf\"}") ==
 		    0);
+	assert_true(sample(text, "podscope_lost_events_total{reason=\"sides_map_full\"}") == 2);
+	assert_true(sample(text, "podscope_lost_events_total{reason=\"bpf_recursion_misses\"}") ==
+		    3);
 	assert_true(sample(text, "podscope_watched_pods ") == 1);
 	free(text);
 	model__free(m);
