@@ -1065,8 +1065,8 @@ int cmd_run(int argc, char **argv)
 	/*
 	 * Between rounds, sleep until the target or connection rings wake us
 	 * (a batch of samples or events) or 20 ms pass. The packet tracer's
-	 * ring is left out: it wakes its reader per event, and is drained
-	 * every round anyway.
+	 * ring is left out: it uses the ring buffer's adaptive wakeup (one per
+	 * drain), which would end each sleep early, and is drained every round.
 	 */
 	if ((i = ring_wait__init(&rw)) || (i = ring_wait__add(&rw, watchset__epoll_fd(a->ws))) ||
 	    (i = ring_wait__add(&rw, conn_tracer__epoll_fd(a->ct)))) {
