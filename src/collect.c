@@ -66,6 +66,32 @@ int collect__own_progs(struct bpf_prog_stat *out, int max)
 	return n;
 }
 
+uint64_t collect__tally_misses(struct prog_miss_tally *t, const struct bpf_prog_stat *progs, int n)
+{
+	uint64_t total;
+	int i, j;
+
+	if (n > AGENT_MAX_PROGS)
+		n = AGENT_MAX_PROGS;
+	for (i = 0; i < t->nseen; i++) {
+		for (j = 0; j < n && progs[j].id != t->seen[i].id; j++)
+			;
+		if (j == n)
+			t->retired += t->seen[i].misses;
+	}
+	total = t->retired;
+	for (j = 0; j < n; j++) {
+		t->seen[j].id = progs[j].id;
+		t->seen[j].misses = progs[j].recursion_misses;
+		total += progs[j].recursion_misses;
+	}
+	t->nseen = n;
+	return total;
+}
+
+/* One per process: program ids are unique, so every tracer it loads can share it. */
+static struct prog_miss_tally own_misses;
+
 int collect__refresh(struct model *m, struct watchset *ws, struct conn_tracer *ct)
 {
 	struct bpf_prog_stat progs[AGENT_MAX_PROGS];
@@ -81,8 +107,8 @@ int collect__refresh(struct model *m, struct watchset *ws, struct conn_tracer *c
 	conn_tracer__for_each_drop(ct, collect_drop, m);
 	tracker__stats(t, lost.target);
 	conn_tracer__stats(ct, lost.conn);
-	for (int i = collect__own_progs(progs, AGENT_MAX_PROGS) - 1; i >= 0; i--)
-		lost.recursion_misses += progs[i].recursion_misses;
+	lost.recursion_misses = collect__tally_misses(&own_misses, progs,
+						      collect__own_progs(progs, AGENT_MAX_PROGS));
 	model__set_lost(m, &lost);
 	oncpu = calloc((size_t)n + 1, sizeof(*oncpu));
 	if (oncpu && !tracker__oncpu(t, oncpu, n))

@@ -23,6 +23,28 @@ int collect__refresh(struct model *m, struct watchset *ws, struct conn_tracer *c
  */
 int collect__own_progs(struct bpf_prog_stat *out, int max);
 
+/*
+ * The kernel keeps a program's recursion misses with the program, so a sum
+ * over the programs loaded now falls when one is unloaded (the packet tracer
+ * stopping, a tracer reloaded), and a Prometheus counter must not fall. The
+ * tally remembers each program's last count; a program gone from the list
+ * leaves its count behind in @retired.
+ */
+struct prog_miss_tally {
+	struct {
+		uint32_t id;
+		uint64_t misses;
+	} seen[AGENT_MAX_PROGS];
+	int nseen;
+	uint64_t retired;
+};
+
+/*
+ * Recursion misses of every program in @progs[0..@n) now and of every
+ * program in an earlier call that is gone: a total that never decreases.
+ */
+uint64_t collect__tally_misses(struct prog_miss_tally *t, const struct bpf_prog_stat *progs, int n);
+
 /* Requests waiting longer than this without a response count as unanswered. */
 #define COLLECT_REQUEST_MAX_AGE_NS 30000000000ULL
 
