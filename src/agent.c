@@ -515,7 +515,9 @@ static void on_request(void *ctx, const struct req_record *r)
 
 static void sample_progs(struct agent_health *h)
 {
-	h->nprogs = collect__own_progs(h->progs, AGENT_MAX_PROGS);
+	int n = collect__own_progs(h->progs, AGENT_MAX_PROGS);
+
+	h->nprogs = n > 0 ? n : 0;
 }
 
 static void sample_health(struct agent *a)

@@ -32,7 +32,7 @@ int collect__own_progs(struct bpf_prog_stat *out, int max)
 	int n = 0;
 
 	if (!d)
-		return 0;
+		return -errno;
 	while ((de = readdir(d)) && n < max) {
 		struct bpf_prog_info info = {0};
 		__u32 len = sizeof(info);
@@ -71,6 +71,11 @@ uint64_t collect__tally_misses(struct prog_miss_tally *t, const struct bpf_prog_
 	uint64_t total;
 	int i, j;
 
+	if (n < 0) { /* the list could not be read: nothing is known to be gone */
+		for (total = t->retired, i = 0; i < t->nseen; i++)
+			total += t->seen[i].misses;
+		return total;
+	}
 	if (n > AGENT_MAX_PROGS)
 		n = AGENT_MAX_PROGS;
 	for (i = 0; i < t->nseen; i++) {

@@ -19,7 +19,8 @@ int collect__refresh(struct model *m, struct watchset *ws, struct conn_tracer *c
  * podscope's own loaded BPF programs, found through this process's file
  * descriptors, with the kernel's counters (run time and count only while
  * kernel.bpf_stats_enabled is 1; recursion misses always, Linux 5.12+).
- * Fills up to @max entries of @out; returns how many.
+ * Fills up to @max entries of @out; returns how many, or -errno when the
+ * process's descriptors cannot be listed.
  */
 int collect__own_progs(struct bpf_prog_stat *out, int max);
 
@@ -42,6 +43,7 @@ struct prog_miss_tally {
 /*
  * Recursion misses of every program in @progs[0..@n) now and of every
  * program in an earlier call that is gone: a total that never decreases.
+ * @n < 0 (the list could not be read): the last total, nothing retired.
  */
 uint64_t collect__tally_misses(struct prog_miss_tally *t, const struct bpf_prog_stat *progs, int n);
 

@@ -3,8 +3,10 @@
  * Unit tests for the collector's recursion-miss tally (src/collect.c): the
  * total follows the programs' own counters, and a program that goes away
  * (unloaded, reloaded under a new id) leaves its count behind, so the total
- * a Prometheus counter is built from never falls.
+ * a Prometheus counter is built from never falls, not even when the list
+ * of programs could not be read once.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +37,10 @@ static void test_follows_and_retires(void **state)
 	/* counters grow in place */
 	p[0] = prog(10, 2);
 	p[1] = prog(11, 5);
+	assert_int_equal(collect__tally_misses(&t, p, 2), 7);
+	/* the list could not be read: the same total, nothing retired */
+	assert_int_equal(collect__tally_misses(&t, p, -EMFILE), 7);
+	assert_int_equal(t.retired, 0);
 	assert_int_equal(collect__tally_misses(&t, p, 2), 7);
 	/* 11 unloaded, its 5 kept; a new program 12 appears (listed first) */
 	p[0] = prog(12, 1);
