@@ -1589,6 +1589,13 @@ static __always_inline int on_retransmit_result(const struct sock *sk, const str
 		     enum skb_drop_reason reason, struct sock *rx_sk)                              \
 	{                                                                                          \
 		return on_drop(skb, reason, rx_sk, btf);                                           \
+	}                                                                                          \
+	/* the same before Linux 6.11, which has no receiving socket (conn.c chooses) */           \
+	SEC(sec "/kfree_skb")                                                                      \
+	int BPF_PROG(ps_drop3_##mech, struct sk_buff *skb, void *location,                         \
+		     enum skb_drop_reason reason)                                                  \
+	{                                                                                          \
+		return on_drop(skb, reason, NULL, btf);                                            \
 	}
 
 CONN_PROGS(btf, "tp_btf", true)

@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "conn.h"
+#include "features.h"
 #include "conn.skel.h"
 #include "log.h"
 #include "probe_select.h"
@@ -58,38 +59,45 @@ static int handle_sample(void *ctx, void *data, size_t size)
 }
 
 /*
- * The arguments tracepoint @name passes to tp_btf and raw_tp programs (its
- * btf_trace_<name> typedef in the kernel's BTF, less the leading context
- * pointer), or -1 when the kernel's BTF does not say.
+ * Tracepoints whose arguments grew over kernel versions, and the program
+ * variant each needs (conn.bpf.c has both). Read from the running kernel's
+ * BTF; PODSCOPE_TP_COMPAT=1 picks the older variants, which load on newer
+ * kernels too, so that they can be exercised here (tests).
  */
-static int tracepoint_nargs(const char *name)
+struct tp_shapes {
+	bool retrans_err; /* tcp_retransmit_skb passes the attempt's result (6.18) */
+	bool drop_rx_sk;  /* kfree_skb passes the receiving socket (6.11) */
+	bool drop_reason; /* kfree_skb passes a drop reason at all (5.17) */
+};
+
+static struct tp_shapes tp_shapes_probe(void)
 {
+	struct tp_shapes sh = {.drop_reason = true};
 	struct btf *btf = btf__load_vmlinux_btf();
-	const struct btf_type *t;
-	char type_name[128];
-	int id, n = -1;
+	const char *compat = getenv("PODSCOPE_TP_COMPAT");
+	int n;
 
 	if (libbpf_get_error(btf))
-		return -1;
-	snprintf(type_name, sizeof(type_name), "btf_trace_%s", name);
-	id = btf__find_by_name_kind(btf, type_name, BTF_KIND_TYPEDEF);
-	t = id < 0 ? NULL : btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
-	if (t && btf_is_ptr(t)) { /* typedef -> pointer -> prototype */
-		t = btf__type_by_id(btf, t->type);
-		if (t && btf_is_func_proto(t) && btf_vlen(t) > 0)
-			n = btf_vlen(t) - 1;
-	}
+		return sh; /* no BTF: the loaders fail anyway, with a clearer error */
+	sh.retrans_err = features_tracepoint_nargs(btf, "tcp_retransmit_skb") >= 3;
+	n = features_tracepoint_nargs(btf, "kfree_skb");
+	sh.drop_rx_sk = n >= 4;
+	sh.drop_reason = n < 0 || n >= 3;
 	btf__free(btf);
-	return n;
+	if (compat && *compat && strcmp(compat, "0")) {
+		sh.retrans_err = false;
+		sh.drop_rx_sk = false;
+	}
+	return sh;
 }
 
 /*
- * Load and attach the @suffix ("_btf" or "_raw") programs. @retrans_err: the
- * tcp_retransmit_skb tracepoint passes the attempt's result (conn.bpf.c).
+ * Load and attach the @suffix ("_btf" or "_raw") programs, in the variants
+ * @sh says the running kernel's tracepoints need.
  */
 static struct conn_bpf *load_variant(const char *suffix, int tgids_fd, int gen_fd,
-				     const struct conn_tracer_opts *opts, bool retrans_err,
-				     bool *syscall_time, int *errp)
+				     const struct conn_tracer_opts *opts,
+				     const struct tp_shapes *sh, bool *syscall_time, int *errp)
 {
 	size_t slen = strlen(suffix);
 	bool raw = !strcmp(suffix, "_raw");
@@ -110,13 +118,16 @@ static struct conn_bpf *load_variant(const char *suffix, int tgids_fd, int gen_f
 		bpf_program__set_autoload(prog, len > slen && !strcmp(name + len - slen, suffix));
 	}
 	/* tcp_retransmit_skb with or without the attempt's result: one of the two */
-	if (raw)
-		bpf_program__set_autoload(retrans_err ? skel->progs.ps_retrans2_raw
-						      : skel->progs.ps_retrans_raw,
+	bpf_program__set_autoload(
+		raw ? (sh->retrans_err ? skel->progs.ps_retrans2_raw : skel->progs.ps_retrans_raw)
+		    : (sh->retrans_err ? skel->progs.ps_retrans2_btf : skel->progs.ps_retrans_btf),
+		false);
+	/* kfree_skb with or without the receiving socket: one of the two, or none */
+	if (!sh->drop_reason || !sh->drop_rx_sk)
+		bpf_program__set_autoload(raw ? skel->progs.ps_drop_raw : skel->progs.ps_drop_btf,
 					  false);
-	else
-		bpf_program__set_autoload(retrans_err ? skel->progs.ps_retrans2_btf
-						      : skel->progs.ps_retrans_btf,
+	if (!sh->drop_reason || sh->drop_rx_sk)
+		bpf_program__set_autoload(raw ? skel->progs.ps_drop3_raw : skel->progs.ps_drop3_btf,
 					  false);
 	*syscall_time = opts->syscall_time || (raw && opts->sample_fn);
 	if (!*syscall_time) {
@@ -170,7 +181,7 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, int target_gen_fd, con
 				     void *ctx, const struct conn_tracer_opts *opts)
 {
 	struct conn_tracer *t = calloc(1, sizeof(*t));
-	bool retrans_err;
+	struct tp_shapes sh;
 	int err = 0;
 
 	if (!t)
@@ -180,18 +191,20 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, int target_gen_fd, con
 	if (opts)
 		t->opts = *opts;
 	t->ncpus = libbpf_num_possible_cpus();
-	retrans_err = tracepoint_nargs("tcp_retransmit_skb") >= 3;
-	t->skel = probe_force_raw_tp()
-			  ? NULL
-			  : load_variant("_btf", target_tgids_fd, target_gen_fd, &t->opts,
-					 retrans_err, &t->syscall_time, &err);
+	sh = tp_shapes_probe();
+	if (!sh.drop_reason)
+		pr_warn("kfree_skb has no drop reason on this kernel (before Linux 5.17): drops "
+			"are not counted");
+	t->skel = probe_force_raw_tp() ? NULL
+				       : load_variant("_btf", target_tgids_fd, target_gen_fd,
+						      &t->opts, &sh, &t->syscall_time, &err);
 	t->mechanism = "tp_btf";
 	if (!t->skel) {
 		if (err)
 			pr_warn("connection tracer: tp_btf failed (%s), falling back to raw_tp",
 				strerror(-err));
-		t->skel = load_variant("_raw", target_tgids_fd, target_gen_fd, &t->opts,
-				       retrans_err, &t->syscall_time, &err);
+		t->skel = load_variant("_raw", target_tgids_fd, target_gen_fd, &t->opts, &sh,
+				       &t->syscall_time, &err);
 		t->mechanism = "raw_tp";
 	}
 	if (!t->skel || t->ncpus <= 0) {

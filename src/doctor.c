@@ -164,10 +164,16 @@ json_t *doctor_to_json(const struct kernel_features *kf, const struct doctor_ver
 		char name[96];
 
 		snprintf(name, sizeof(name), "%s:%s", tp->category, tp->name);
-		json_array_append_new(tps,
-				      json_pack("{s:s, s:s, s:b, s:b, s:b}", "name", name,
-						"used_for", tp->used_for, "required", tp->required,
-						"tracefs", tp->in_tracefs, "btf", tp->in_btf));
+		const char *variant = tracepoint_variant(tp);
+		json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:b}", "name", name, "used_for",
+				      tp->used_for, "required", tp->required, "tracefs",
+				      tp->in_tracefs, "btf", tp->in_btf);
+
+		json_object_set_new(o, "args",
+				    tp->nargs >= 0 ? json_integer(tp->nargs) : json_null());
+		if (variant)
+			json_object_set_new(o, "variant", json_string(variant));
+		json_array_append_new(tps, o);
 	}
 	json_object_set_new(root, "tracepoints", tps);
 	snprintf(names, sizeof(names), "%s", kf->cgroup.v1_names);
@@ -235,9 +241,13 @@ static void doctor_print(const struct kernel_features *kf, const struct doctor_v
 		char name[96];
 
 		snprintf(name, sizeof(name), "%s:%s", tp->category, tp->name);
-		printf("  %-4s %-34s %-7s %-4s %s%s\n", tp->in_tracefs || tp->in_btf ? "ok" : "--",
-		       name, tp->in_tracefs ? "tracefs" : "", tp->in_btf ? "btf" : "", tp->used_for,
-		       tp->required ? " (required)" : "");
+		const char *variant = tracepoint_variant(tp);
+
+		printf("  %-4s %-34s %-7s %-4s %s%s%s%s\n",
+		       tp->in_tracefs || tp->in_btf ? "ok" : "--", name,
+		       tp->in_tracefs ? "tracefs" : "", tp->in_btf ? "btf" : "", tp->used_for,
+		       tp->required ? " (required)" : "", variant ? "; here: " : "",
+		       variant ? variant : "");
 	}
 	printf("\nPacket path points ('podscope trace'; the table is include/trace_events.h)\n");
 	for (i = 0; i < TPT__COUNT; i++) {

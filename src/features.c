@@ -36,17 +36,19 @@ static const struct tracepoint_status tracepoint_table[] = {
 	TP("sched", "sched_process_fork", "live pickup of new processes", true),
 	TP("sched", "sched_process_exec", "live pickup of new processes", true),
 	TP("sched", "sched_process_exit", "removing exited processes", true),
-	TP("sock", "inet_sock_set_state", "connection lifecycle", true),
+	TP("cgroup", "cgroup_attach_task", "live pickup of processes moved into a pod", false),
+	TP("sched", "sched_switch", "on-CPU time per container (--oncpu)", false),
+	TP("sock", "inet_sock_set_state", "connection lifecycle, connect and close times", true),
 	TP("sock", "sock_send_length", "write bytes per socket", false),
 	TP("sock", "sock_recv_length", "read bytes per socket", false),
-	TP("raw_syscalls", "sys_enter", "time spent in socket calls", false),
-	TP("raw_syscalls", "sys_exit", "time spent in socket calls", false),
-	TP("syscalls", "sys_enter_connect", "connect latency", false),
-	TP("syscalls", "sys_exit_accept4", "accepted connections", false),
-	TP("tcp", "tcp_probe", "smoothed RTT", false),
+	TP("raw_syscalls", "sys_enter", "time spent in socket calls (--syscall-time)", false),
+	TP("raw_syscalls", "sys_exit", "time spent in socket calls (--syscall-time)", false),
 	TP("tcp", "tcp_retransmit_skb", "retransmits", false),
 	TP("tcp", "tcp_retransmit_synack", "SYN-ACK retransmits", false),
+	TP("tcp", "tcp_send_reset", "close reason: reset sent", false),
+	TP("tcp", "tcp_receive_reset", "close reason: reset received", false),
 	TP("skb", "kfree_skb", "drops with reason", false),
+	TP("tcp", "tcp_probe", "packet path: TCP receive", false),
 	TP("skb", "consume_skb", "packet path: end of packet", false),
 	TP("sock", "sock_rcvqueue_full", "receive queue overflows", false),
 	TP("net", "netif_receive_skb", "packet path: receive", false),
@@ -69,6 +71,39 @@ static const char *const map_names[MAPF__COUNT] = {
 	[MAPF_PERCPU_ARRAY] = "percpu_array", [MAPF_SOCKHASH] = "sockhash",
 	[MAPF_SK_STORAGE] = "sk_storage",
 };
+
+int features_tracepoint_nargs(const struct btf *btf, const char *name)
+{
+	const struct btf_type *t;
+	char type_name[128];
+	int id;
+
+	snprintf(type_name, sizeof(type_name), "btf_trace_%s", name);
+	id = btf__find_by_name_kind(btf, type_name, BTF_KIND_TYPEDEF);
+	t = id < 0 ? NULL : btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (!t || !btf_is_ptr(t)) /* typedef -> pointer -> prototype */
+		return -1;
+	t = btf__type_by_id(btf, t->type);
+	return t && btf_is_func_proto(t) && btf_vlen(t) > 0 ? (int)btf_vlen(t) - 1 : -1;
+}
+
+const char *tracepoint_variant(const struct tracepoint_status *tp)
+{
+	if (tp->nargs < 0)
+		return NULL;
+	if (!strcmp(tp->name, "kfree_skb")) {
+		if (tp->nargs >= 4)
+			return "with the receiving socket";
+		if (tp->nargs == 3)
+			return "no receiving socket (before Linux 6.11): receive drops before the "
+			       "socket lookup are not attributed";
+		return "no drop reason (before Linux 5.17): drops are not counted";
+	}
+	if (!strcmp(tp->name, "tcp_retransmit_skb"))
+		return tp->nargs >= 3 ? "every attempt, with its result"
+				      : "successful attempts only (no result argument)";
+	return NULL;
+}
 
 const char *hook_type_name(enum hook_type type)
 {
@@ -471,6 +506,7 @@ static void probe_tracepoints(struct kernel_features *kf, const struct btf *btf)
 		/* syscalls:* are built on raw_syscalls and have no raw tracepoint of their own */
 		tp->in_btf = btf && strcmp(tp->category, "syscalls") &&
 			     btf__find_by_name_kind(btf, type_name, BTF_KIND_TYPEDEF) >= 0;
+		tp->nargs = btf ? features_tracepoint_nargs(btf, tp->name) : -1;
 	}
 	kf->tracepoint_count = n;
 }

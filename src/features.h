@@ -51,6 +51,7 @@ struct tracepoint_status {
 	bool required;
 	bool in_tracefs; /* classic tracepoint: events/<cat>/<name> */
 	bool in_btf;	 /* btf_trace_<name> typedef: reachable by tp_btf/raw_tp */
+	int nargs;	 /* arguments it passes to tp_btf/raw_tp programs; -1: unknown */
 };
 
 enum map_feature {
@@ -84,6 +85,20 @@ struct kernel_features {
 const char *hook_type_name(enum hook_type type);
 const char *map_feature_name(enum map_feature map);
 const char *probe_stage_name(enum probe_stage stage);
+
+struct btf;
+/*
+ * The arguments tracepoint @name passes to tp_btf and raw_tp programs (its
+ * btf_trace_<name> typedef in @btf, less the leading context pointer), or
+ * -1 when @btf does not say.
+ */
+int features_tracepoint_nargs(const struct btf *btf, const char *name);
+
+/*
+ * For a tracepoint whose arguments grew over kernel versions, which variant
+ * this kernel has and what that means for podscope; NULL for the others.
+ */
+const char *tracepoint_variant(const struct tracepoint_status *tp);
 
 /*
  * features_probe - probe everything listed in struct kernel_features.

@@ -300,6 +300,23 @@ e=$(edge "$TMP/w2b.json" default/reviews istio-proxy default/reviews app)
 check_eq "raw_tp fallback: sidecar -> app bytes exact" \
 	"$(jq .client_side.write.bytes <<<"$e")" "$(jq .server_side.read.bytes <<<"$e")"
 
+# --- 2b'. the program variants for older kernels --------------------------------
+# kfree_skb has no receiving socket before Linux 6.11, tcp_retransmit_skb no
+# result before 6.18; podscope reads which from the kernel's BTF and loads the
+# matching programs. PODSCOPE_TP_COMPAT=1 loads the older variants here (they
+# attach to the newer tracepoints too): drops and retransmits must still count.
+drop_rules -A || not_ok "lab drop rules (variants)"
+PODSCOPE_TP_COMPAT=1 start_watch "$TMP/w2c.json" 10s --pod default/reviews --pod default/ratings --json
+check_eq "older-kernel variants: ps_drop3 and ps_retrans2 attached, not the newer two" "1 1 0 0" \
+	"$(for p in drop3 retrans2 drop retrans; do bpftool prog show | grep -c " name ps_${p}_btf "; done | tr '\n' ' ' | sed 's/ $//')"
+for _ in $(seq 15); do curl -s -m 5 -o /dev/null http://198.18.0.11:9080/; done
+drop_rules -D
+wait_watch
+e=$(edge "$TMP/w2c.json" default/reviews istio-proxy default/ratings istio-proxy)
+diag "older-kernel variants: edge $(jq -c '{c: .client_side | {retransmits, drops, drop_reasons}, s: .server_side | {retransmits, drops}}' <<<"$e")"
+check "older-kernel variants: drops > 0 with reason NETFILTER_DROP, retransmits > 0" \
+	jq -e '.client_side.drop_reasons.NETFILTER_DROP > 0 and .client_side.retransmits + .server_side.retransmits > 0' <<<"$e"
+
 # --- 2c. the ASan/UBSan build of the agent runs the same path cleanly ---------
 if [ -x "$ROOT/build/podscope-san" ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1 \

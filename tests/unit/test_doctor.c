@@ -221,10 +221,34 @@ static void test_no_accel_pieces(void **state)
 	json_decref(doc);
 }
 
+/* The variants of tracepoints whose arguments grew, by argument count. */
+static void test_tracepoint_variants(void **state)
+{
+	struct tracepoint_status tp = {.category = "skb", .name = "kfree_skb", .nargs = 4};
+
+	(void)state;
+	assert_string_equal(tracepoint_variant(&tp), "with the receiving socket");
+	tp.nargs = 3;
+	assert_non_null(strstr(tracepoint_variant(&tp), "no receiving socket (before Linux 6.11)"));
+	tp.nargs = 2;
+	assert_non_null(strstr(tracepoint_variant(&tp), "drops are not counted"));
+	tp.nargs = -1;
+	assert_null(tracepoint_variant(&tp));
+	tp.name = "tcp_retransmit_skb";
+	tp.nargs = 3;
+	assert_string_equal(tracepoint_variant(&tp), "every attempt, with its result");
+	tp.nargs = 2;
+	assert_non_null(strstr(tracepoint_variant(&tp), "successful attempts only"));
+	tp.name = "tcp_probe";
+	tp.nargs = 3;
+	assert_null(tracepoint_variant(&tp));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_kernel_ready),
+		cmocka_unit_test(test_tracepoint_variants),
 		cmocka_unit_test(test_no_fentry_no_kprobe),
 		cmocka_unit_test(test_no_btf_not_ready),
 		cmocka_unit_test(test_raw_tp_fallback),
