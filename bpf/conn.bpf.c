@@ -755,6 +755,14 @@ close:
 			reason = CLOSE_TIMEOUT;
 		else if (err)
 			reason = CLOSE_ERROR;
+		else if (oldstate == TCP_ESTABLISHED || oldstate == TCP_CLOSE_WAIT)
+			/*
+			 * Straight to CLOSE, no error, no reset received: closed
+			 * abortively here (SO_LINGER 0, unread data). The kernel
+			 * sends the RST just after this state change, so
+			 * tcp_send_reset comes too late to mark it.
+			 */
+			reason = CLOSE_RESET;
 		if (!c->established) {
 			/* connect that never completed (refused, timed out) */
 			conn_describe(c, sk);

@@ -21,7 +21,10 @@ cleanup() {
 	[ -n "${SYN_SERVER:-}" ] && kill "$SYN_SERVER" 2>/dev/null
 	[ -n "${RTX_CLIENT:-}" ] && kill "$RTX_CLIENT" 2>/dev/null
 	[ -n "${RTX_SERVER:-}" ] && kill "$RTX_SERVER" 2>/dev/null
+	[ -n "${CR_CLIENT:-}" ] && kill "$CR_CLIENT" 2>/dev/null
+	[ -n "${CR_SERVER:-}" ] && kill "$CR_SERVER" 2>/dev/null
 	ip netns del psl-syn-test 2>/dev/null
+	ip netns del psl-close-test 2>/dev/null
 	ip netns del psl-rtx-a 2>/dev/null
 	ip netns del psl-rtx-b 2>/dev/null
 	[ -d "$TMP/tracefs/instances/psl-rtx-test" ] && rmdir "$TMP/tracefs/instances/psl-rtx-test"
@@ -572,6 +575,102 @@ check "no route: and gave up on at least one attempt for want of a route" test "
 check_eq "no route: attempts = sent again + given up" "$attempts" $((rtx_after - rtx_before + gave_up))
 check_eq "no route: the client's retransmits equal TcpRetransSegs, not the attempts" \
 	"$((rtx_after - rtx_before)) 100" "$(jq -r '"\(.client_side.retransmits) \(.client_side.write.bytes)"' <<<"$e")"
+
+# --- 4e. close reasons and failed connects, each a known number of times ------
+# In a netns of its own: 2 connections closed normally, 3 closed by the client
+# with SO_LINGER 0 (an RST both ends see), 1 whose peer's ACKs are all dropped
+# until TCP_USER_TIMEOUT ends it (ETIMEDOUT), 1 refused (no listener: the RST
+# answers the SYN). The first SYN to the timeout port is dropped once, so that
+# connect takes a known >= 1 s (the SYN retransmit timer).
+CR_NS=psl-close-test
+ip netns add "$CR_NS" && ip -n "$CR_NS" link set lo up &&
+	ip netns exec "$CR_NS" iptables -A OUTPUT -o lo -p tcp --sport 18085 ! --tcp-flags SYN SYN -j DROP &&
+	ip netns exec "$CR_NS" iptables -A OUTPUT -o lo -p tcp --dport 18085 --syn \
+		-m statistic --mode nth --every 100 --packet 0 -j DROP ||
+	{ not_ok "close-reason netns and rules"; finish; exit 1; }
+cat >"$TMP/cr_server.py" <<'PY'
+import os, socket, sys, threading
+def serve(port):
+    l = socket.socket()
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("127.0.0.1", port))
+    l.listen(16)
+    while True:
+        c, _ = l.accept()
+        threading.Thread(target=drain, args=(c,), daemon=True).start()
+def drain(c):
+    try:
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+    c.close()
+for p in (18084, 18085):
+    threading.Thread(target=serve, args=(p,), daemon=True).start()
+open(sys.argv[1], "w").write("up")
+threading.Event().wait()
+PY
+cat >"$TMP/cr_client.py" <<'PY'
+import os, socket, struct, sys, time
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.05)
+for linger in (False, False, True, True, True):
+    s = socket.create_connection(("127.0.0.1", 18084), timeout=10)
+    s.sendall(b"x" * 100)
+    time.sleep(0.1)
+    if linger:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+s = socket.create_connection(("127.0.0.1", 18085), timeout=10)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 1000)
+s.sendall(b"y" * 100)
+try:
+    s.recv(1)
+except OSError as e:
+    print("timeout port:", e, flush=True)
+s.close()
+try:
+    socket.create_connection(("127.0.0.1", 18086), timeout=5)
+except OSError as e:
+    print("refused port:", e, flush=True)
+time.sleep(30)
+PY
+rm -f "$GO" "$TMP/cr_up"
+ip netns exec "$CR_NS" python3 "$TMP/cr_server.py" "$TMP/cr_up" &
+CR_SERVER=$!
+ip netns exec "$CR_NS" python3 "$TMP/cr_client.py" "$GO" >"$TMP/cr_client.out" 2>&1 &
+CR_CLIENT=$!
+for _ in $(seq 50); do [ -s "$TMP/cr_up" ] && break; sleep 0.1; done
+start_watch "$TMP/w4e.json" 7s --pid "$CR_SERVER" --pid "$CR_CLIENT" --json
+touch "$GO"
+wait_watch
+check_eq "close reasons: watch --json exits 0" 0 $?
+kill "$CR_CLIENT" "$CR_SERVER" 2>/dev/null
+wait "$CR_CLIENT" "$CR_SERVER" 2>/dev/null
+CR_CLIENT= CR_SERVER=
+ip netns del "$CR_NS"
+diag "client: $(tr '\n' ';' <"$TMP/cr_client.out"); connections $(jq -c .connections "$TMP/w4e.json")"
+cr_edge() { jq -c --arg d "127.0.0.1:$1" '[.edges[] | select(.dialed == $d)] | first' "$TMP/w4e.json"; }
+e=$(cr_edge 18084)
+diag "18084: $(jq -c '{c: .client_side | {close, resets, timeouts}, s: .server_side | {close, resets, timeouts}}' <<<"$e")"
+check_eq "close reasons: client closed 5, 3 of them by RST, none timed out" "5 3 0" \
+	"$(jq -r '.client_side | "\(.close.count) \(.resets) \(.timeouts)"' <<<"$e")"
+check_eq "close reasons: the server saw the same 5 closes and 3 resets" "5 3 0" \
+	"$(jq -r '.server_side | "\(.close.count) \(.resets) \(.timeouts)"' <<<"$e")"
+check_eq "close reasons: the client wrote 500 bytes in 5 connects" "5 500" \
+	"$(jq -r '.client_side | "\(.connect.count) \(.write.bytes)"' <<<"$e")"
+e=$(cr_edge 18085)
+diag "18085: $(jq -c '.client_side | {connect, close, resets, timeouts, retransmits}' <<<"$e")"
+check_eq "close reasons: unacknowledged data ends in 1 timeout (TCP_USER_TIMEOUT)" "1 1 0" \
+	"$(jq -r '.client_side | "\(.close.count) \(.timeouts) \(.resets)"' <<<"$e")"
+check "connect latency: the connect whose first SYN was dropped took 1..3 s" \
+	jq -e '.client_side.connect | .count == 1 and .time_ns >= 1000000000 and .time_ns < 3000000000' <<<"$e"
+e=$(cr_edge 18086)
+diag "18086: $(jq -c '.client_side | {connect, close, resets}' <<<"$e")"
+check_eq "refused connect: no connection made, 1 error, closed by the peer's reset" "0 1 1 1" \
+	"$(jq -r '.client_side | "\(.connect.count) \(.connect.errors) \(.close.count) \(.resets)"' <<<"$e")"
+check_eq "close reasons in total: normal, reset, timeout, error" "4 7 1 0" \
+	"$(jq -r '.connections.close_reasons | "\(.normal) \(.reset) \(.timeout) \(.error)"' "$TMP/w4e.json")"
 
 # --- 5. bad input and exits ---------------------------------------------------
 one_line_fail() {
