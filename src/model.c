@@ -418,8 +418,11 @@ int model__build_edges(struct model *m)
 	for (i = 0; i < m->nedges; i++) {
 		struct edge *e = &m->edges[i];
 
-		e->traffic_bytes = e->client_side.write_bytes + e->client_side.read_bytes +
-				   e->server_side.write_bytes + e->server_side.read_bytes;
+		uint64_t c = e->client_side.write_bytes + e->client_side.read_bytes;
+		uint64_t s = e->server_side.write_bytes + e->server_side.read_bytes;
+
+		/* the bytes over the edge once: both ends of a watched pair see them */
+		e->traffic_bytes = c > s ? c : s;
 	}
 	if (m->nedges > 1)
 		qsort(m->edges, (size_t)m->nedges, sizeof(*m->edges), cmp_traffic);

@@ -47,7 +47,7 @@ struct edge {
 	struct side_metrics client_side, server_side;
 	struct edge_drop *client_drops, *server_drops;
 	int nclient_drops, nserver_drops;
-	uint64_t traffic_bytes; /* for sorting */
+	uint64_t traffic_bytes; /* for sorting: the larger side's bytes, each edge counted once */
 };
 
 struct model_lost {

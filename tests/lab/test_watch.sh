@@ -21,6 +21,7 @@ cleanup() {
 	[ -n "${SYN_SERVER:-}" ] && kill "$SYN_SERVER" 2>/dev/null
 	[ -n "${RTX_CLIENT:-}" ] && kill "$RTX_CLIENT" 2>/dev/null
 	[ -n "${RTX_SERVER:-}" ] && kill "$RTX_SERVER" 2>/dev/null
+	[ -n "${TTY_PID:-}" ] && kill "$TTY_PID" 2>/dev/null
 	[ -n "${CR_CLIENT:-}" ] && kill "$CR_CLIENT" 2>/dev/null
 	[ -n "${CR_SERVER:-}" ] && kill "$CR_SERVER" 2>/dev/null
 	ip netns del psl-syn-test 2>/dev/null
@@ -38,6 +39,7 @@ trap cleanup EXIT
 "$LAB" up >/dev/null || { not_ok "lab up"; finish; exit 1; }
 "$LAB" status --json >"$TMP/pods.json"
 ACCESS_REVIEWS=/run/podscope-lab/reviews/istio-proxy.access.log
+ACCESS_RATINGS=/run/podscope-lab/ratings/istio-proxy.access.log
 
 edge() { # edge FILE CLIENT_POD CLIENT_CONTAINER SERVER_POD SERVER_CONTAINER -> one edge object
 	jq -c --arg cp "$2" --arg cc "$3" --arg sp "$4" --arg sc "$5" \
@@ -76,7 +78,25 @@ curl_loop() {
 	done
 }
 
-# chain_checks FILE LABEL SS_BEFORE SS_AFTER LOG_BEFORE: what one watch window
+# log_bytes_agree LABEL ACCESS_LOG LINES_BEFORE EDGE: the server side's bytes
+# against the sums of HAProxy's %B (to the client) and %U (from the client) of
+# the inbound requests logged since. HAProxy counts its internal (HTX) form of
+# the messages, not the wire: on the lab %B is 5 bytes per request below what
+# the socket carried and %U 3 above (the socket counts equal curl's and
+# ss -ti exactly, above). So: within 8 bytes per request, and not 0.
+log_bytes_agree() {
+	local l=$1 log=$2 before=$3 e=$4 sums n b u w r
+	sums=$(tail -n +"$((before + 1))" "$log" | grep 'fe=inbound' |
+		sed -E 's/.* bytes=([0-9]+) up_bytes=([0-9]+) .*/\1 \2/' | awk '{ n++; b += $1; u += $2 } END { print n + 0, b + 0, u + 0 }')
+	read -r n b u <<<"$sums"
+	read -r w r < <(jq -r '.server_side | "\(.write.bytes) \(.read.bytes)"' <<<"$e")
+	diag "$l: access log: $n requests, %B $b, %U $u; the socket: written $w, read $r"
+	check "$l: bytes agree with the proxy's access log (%B, %U) within 8 bytes per request" \
+		awk -v n="$n" -v b="$b" -v u="$u" -v w="$w" -v r="$r" \
+		'BEGIN { d1 = b - w; d2 = u - r; if (d1 < 0) d1 = -d1; if (d2 < 0) d2 = -d2; exit !(n > 0 && w > 0 && r > 0 && d1 <= 8 * n && d2 <= 8 * n) }'
+}
+
+# chain_checks FILE LABEL SS_BEFORE SS_AFTER LOG_BEFORE RATINGS_LOG_BEFORE: what one watch window
 # over curl_loop must show, to the byte.
 chain_checks() {
 	local f=$1 l=$2 sb rb sa ra e inbound pod
@@ -96,7 +116,9 @@ chain_checks() {
 		"$curl_req" "$(jq .server_side.read.bytes <<<"$inbound")"
 	check_eq "$l: inbound edge: $N requests in the sidecar's access log" "$N" \
 		"$(tail -n +"$(($5 + 1))" "$ACCESS_REVIEWS" | grep -c 'fe=inbound')"
-	check_eq "$l: inbound edge: closes = $N, all normal" "$N" "$(jq .server_side.close.count <<<"$inbound")"
+	check_eq "$l: inbound edge: closes = $N, all normal" "$N 0 0" \
+		"$(jq -r '.server_side | "\(.close.count) \(.resets) \(.timeouts)"' <<<"$inbound")"
+	log_bytes_agree "$l: inbound edge" "$ACCESS_REVIEWS" "$5" "$inbound"
 
 	e=$(edge "$f" default/reviews istio-proxy default/reviews app)
 	read -r sb rb <<<"$3"
@@ -105,24 +127,31 @@ chain_checks() {
 		"$((sa - sb)) $((ra - rb))" "$(jq -r '"\(.server_side.write.bytes) \(.server_side.read.bytes)"' <<<"$e")"
 	for pod in reviews ratings; do
 		e=$(edge "$f" "default/$pod" istio-proxy "default/$pod" app)
-		check "$l: $pod: sidecar -> app edge exists with both sides" \
-			jq -e '.client_side != null and .server_side != null' <<<"$e"
+		check "$l: $pod: sidecar -> app edge exists with both sides, at least $N calls each way" \
+			jq -e --argjson n "$N" '.client_side != null and .server_side != null and
+				.client_side.write.count >= $n and .server_side.write.count >= $n' <<<"$e"
 		check_eq "$l: $pod: sidecar write bytes == app read bytes (exact)" \
 			"$(jq .client_side.write.bytes <<<"$e")" "$(jq .server_side.read.bytes <<<"$e")"
 		check_eq "$l: $pod: app write bytes == sidecar read bytes (exact)" \
 			"$(jq .server_side.write.bytes <<<"$e")" "$(jq .client_side.read.bytes <<<"$e")"
+		# pooled: the connection may predate the window (then adopted, 0 connects)
 		check "$l: $pod: keep-alive pooling: at most 2 connects sidecar -> app for $N requests" \
 			jq -e '.client_side.connect.count <= 2 and .server_side.connect.count <= 2' <<<"$e"
 		check_eq "$l: $pod: dialed 127.0.0.1:9080" "127.0.0.1:9080" "$(jq -r .dialed <<<"$e")"
 	done
 	# reviews app -> its sidecar's outbound listener (REDIRECT: dialed ratings, served on 15001)
 	e=$(edge "$f" default/reviews app default/reviews istio-proxy)
+	check "$l: outbound capture: edge with both sides, at least $N writes each way" \
+		jq -e --argjson n "$N" '.client_side.write.count >= $n and .server_side.write.count >= $n' <<<"$e"
 	check_eq "$l: outbound capture: app dialed ratings, sidecar served on 15001" "198.18.0.12:9080 15001" \
 		"$(jq -r '"\(.dialed) \(.server.port)"' <<<"$e")"
 	check_eq "$l: outbound capture: bytes agree both ways" \
 		"$(jq '[.client_side.write.bytes, .client_side.read.bytes] | join(" ")' <<<"$e" | tr -d '"')" \
 		"$(jq '[.server_side.read.bytes, .server_side.write.bytes] | join(" ")' <<<"$e" | tr -d '"')"
 	e=$(edge "$f" default/reviews istio-proxy default/ratings istio-proxy)
+	check "$l: sidecar -> sidecar across pods: edge with both sides, at least $N writes each way" \
+		jq -e --argjson n "$N" '.client_side.write.count >= $n and .server_side.write.count >= $n' <<<"$e"
+	log_bytes_agree "$l: sidecar -> sidecar, at the ratings sidecar" "$ACCESS_RATINGS" "$6" "$e"
 	check_eq "$l: sidecar -> sidecar across pods: bytes agree both ways" \
 		"$(jq '[.client_side.write.bytes, .client_side.read.bytes] | join(" ")' <<<"$e" | tr -d '"')" \
 		"$(jq '[.server_side.read.bytes, .server_side.write.bytes] | join(" ")' <<<"$e" | tr -d '"')"
@@ -138,6 +167,7 @@ start_watch "$TMP/w1.json" 6s --pod default/reviews --pod default/ratings --json
 sys_progs() { bpftool prog show | grep -cE ' name ps_sys(ent|exit)_'; }
 check_eq "--syscall-time: sys_enter and sys_exit programs attached" 2 "$(sys_progs)"
 log_before=$(wc -l <"$ACCESS_REVIEWS")
+rlog_before=$(wc -l <"$ACCESS_RATINGS")
 curl_loop
 wait_watch
 check_eq "watch --json exits 0" 0 $?
@@ -153,7 +183,7 @@ for c in app:$cpu_app istio-proxy:$cpu_prx; do
 	check "reviews $name: BPF on-CPU time within 0.5x..3x of the cgroup's CPU time" \
 		awk -v b="$bpf" -v k="$kernel" 'BEGIN { exit !(k > 0 && b >= 0.5 * k && b <= 3 * k) }'
 done
-chain_checks "$TMP/w1.json" "--syscall-time" "$ss_before" "$(ss_app_bytes reviews)" "$log_before"
+chain_checks "$TMP/w1.json" "--syscall-time" "$ss_before" "$(ss_app_bytes reviews)" "$log_before" "$rlog_before"
 check_eq "no retransmits without a drop rule" 0 "$(jq '[.edges[] | (.client_side.retransmits // 0), (.server_side.retransmits // 0)] | add' "$TMP/w1.json")"
 check_eq "no drops without a drop rule" 0 "$(jq '[.edges[] | (.client_side.drops // 0), (.server_side.drops // 0)] | add' "$TMP/w1.json")"
 check_eq "nothing lost" 0 "$(jq '[.lost[] | numbers] | add' "$TMP/w1.json")"
@@ -176,10 +206,11 @@ check_eq "with --syscall-time: every write is timed" 0 \
 ss_before=$(ss_app_bytes reviews)
 start_watch "$TMP/w1b.json" 6s --pod default/reviews --pod default/ratings --json --no-requests
 log_before=$(wc -l <"$ACCESS_REVIEWS")
+rlog_before=$(wc -l <"$ACCESS_RATINGS")
 curl_loop
 wait_watch
 check_eq "socket cache: watch --json exits 0" 0 $?
-chain_checks "$TMP/w1b.json" "socket cache" "$ss_before" "$(ss_app_bytes reviews)" "$log_before"
+chain_checks "$TMP/w1b.json" "socket cache" "$ss_before" "$(ss_app_bytes reviews)" "$log_before" "$rlog_before"
 calls=$(jq '[.edges[] | (.client_side, .server_side) | select(. != null) | .write.count + .read.count] | add' "$TMP/w1b.json")
 conns=$(jq '.connections | .connects + .accepts + .adopted' "$TMP/w1b.json")
 uncached=$(jq .probes.uncached_io_calls "$TMP/w1b.json")
@@ -216,6 +247,39 @@ for _ in range(1000):
 	check "other processes ($mode): at most a few target lookups for 2000 calls ($lookups)" \
 		test "$lookups" -ge 1 -a "$lookups" -lt 300
 done
+
+# --- 1d. the live table on a terminal ------------------------------------------
+# Without --json/--csv on a terminal, watch redraws its table every --interval.
+# Under script(1) (a pseudo-terminal), 20 fresh-connection requests while it
+# runs: the frames must name the two-sidecar chain by pod and container, show
+# the counts moving, and the last frame exactly 20 accepts at the sidecar.
+for _ in $(seq 50); do bpftool prog show | grep -q ' name ps_state_' || break; sleep 0.1; done
+script -qfec "$PODSCOPE watch --pods-file $TMP/pods.json --pod default/reviews --pod default/ratings --duration 6s --interval 1s" \
+	"$TMP/tty.out" >/dev/null 2>&1 &
+TTY_PID=$!
+for _ in $(seq 100); do bpftool prog show | grep -q ' name ps_state_' && break; sleep 0.05; done
+sleep 0.3
+for _ in $(seq 20); do curl -s -o /dev/null http://198.18.0.11:9080/; sleep 0.1; done
+wait "$TTY_PID"
+check_eq "live table: watch on a terminal exits 0" 0 $?
+TTY_PID=
+frames=$(grep -c 'podscope watch: ' "$TMP/tty.out")
+# the inbound row's connections (CONN) in each frame that has it
+inbound_conns=$(sed -nE 's/^198\.18\.0\.1 +default\/reviews:istio-proxy\(haproxy [0-9]+\) +15006 server +([0-9]+) .*/\1/p' "$TMP/tty.out" | tr '\n' ' ')
+diag "live table: $frames frames, inbound connections per frame: $inbound_conns"
+check "live table: redrawn (clear-screen) once per second: at least 4 frames" \
+	test "$(grep -o $'\e\\[H\e\\[2J' "$TMP/tty.out" | wc -l)" -ge 4 -a "$frames" -ge 4
+check "live table: counts move between frames (one frame between 0 and 20)" \
+	awk -v a="$inbound_conns" 'BEGIN { n = split(a, v, " "); for (i = 1; i <= n; i++) if (v[i] > 0 && v[i] < 20) exit 0; exit 1 }'
+check_eq "live table: the last frame: 5 edges" "5 edges" \
+	"$(grep 'podscope watch: ' "$TMP/tty.out" | tail -1 | sed -E 's/.* ([0-9]+ edges),.*/\1/')"
+last=$(awk '/podscope watch: /{ buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' "$TMP/tty.out")
+for pod in reviews ratings; do
+	check "live table: default/$pod sidecar -> app row, named by pod and container" \
+		grep -qE "^default/$pod:istio-proxy\(haproxy [0-9]+\) +default/$pod:app\(" <<<"$last"
+done
+check "live table: the inbound row from the node at the reviews sidecar, 20 connections" \
+	grep -qE "^198\.18\.0\.1 +default/reviews:istio-proxy\(haproxy [0-9]+\) +15006 server +20 " <<<"$last"
 
 # --- 2. lab rules drop packets between reviews and ratings -------------------
 # 30% of reviews' packets to ratings are dropped at random in OUTPUT. Locally
@@ -336,17 +400,24 @@ fi
 
 # --- 3. CSV -------------------------------------------------------------------
 start_watch "$TMP/w3.csv" 3s --pod default/reviews --csv
-for _ in $(seq 5); do curl -s -o /dev/null http://198.18.0.11:9080/; done
+csv_bytes=0
+for _ in $(seq 5); do
+	read -r hdr body < <(curl -s -o /dev/null -w '%{size_header} %{size_download}' http://198.18.0.11:9080/)
+	csv_bytes=$((csv_bytes + hdr + body))
+done
 wait_watch
 check_eq "CSV header" client_pid "$(head -1 "$TMP/w3.csv" | cut -d, -f1)"
 check "CSV has rows for client and server sides" bash -c "grep -c ',client,' '$TMP/w3.csv' | grep -qv '^0$' && grep -c ',server,' '$TMP/w3.csv' | grep -qv '^0$'"
+# the inbound edge's server row: port 15006 (column 11), side (14), write_bytes (16), connect_count (21)
+check_eq "CSV: the inbound row: 5 accepts, the bytes curl received" "5 $csv_bytes" \
+	"$(awk -F, '$11 == 15006 && $14 == "server" { print $21, $16 }' "$TMP/w3.csv")"
 
 # --- 4. IPv6 (root-namespace loopback, bare processes as targets) --------------
 python3 -m http.server --bind ::1 18080 --directory "$TMP" >/dev/null 2>&1 &
 V6_SERVER=$!
 echo hello-v6 >"$TMP/v6.txt"
 GO=$TMP/go
-bash -c "while [ ! -e '$GO' ]; do sleep 0.05; done; for i in 1 2 3 4 5; do curl -s -6 -o /dev/null 'http://[::1]:18080/v6.txt'; done; sleep 30" &
+bash -c "while [ ! -e '$GO' ]; do sleep 0.05; done; for i in 1 2 3 4 5; do curl -s -6 -o /dev/null -w '%{size_header} %{size_download} %{size_request}\n' 'http://[::1]:18080/v6.txt' >>'$TMP/v6.sizes'; done; sleep 30" &
 V6_CLIENT=$!
 for _ in $(seq 50); do ss -ltnpH 'sport = :18080' | grep -q "pid=$V6_SERVER," && break; sleep 0.1; done
 check "IPv6: our server listens on [::1]:18080" bash -c "ss -ltnpH 'sport = :18080' | grep -q 'pid=$V6_SERVER,'"
@@ -357,11 +428,16 @@ wait_watch
 v6=$(jq -c '[.edges[] | select(.dialed == "[::1]:18080")] | {n: length,
 	connects: (map(.client_side.connect.count // 0) | add), accepts: (map(.server_side.connect.count // 0) | add),
 	cread: (map(.client_side.read.bytes // 0) | add), swrite: (map(.server_side.write.bytes // 0) | add),
+	cwrite: (map(.client_side.write.bytes // 0) | add), sread: (map(.server_side.read.bytes // 0) | add),
 	servers: (map(.server.pid) | unique), comms: (map(.client.comm) | unique)}' "$TMP/w4.json")
 check_eq "IPv6: 5 edges, one per curl process" 5 "$(jq .n <<<"$v6")"
 check_eq "IPv6: 5 connects from the client's curl children" 5 "$(jq .connects <<<"$v6")"
 check_eq "IPv6: 5 accepts at the server" 5 "$(jq .accepts <<<"$v6")"
-check_eq "IPv6: bytes agree" "$(jq .cread <<<"$v6")" "$(jq .swrite <<<"$v6")"
+read -r v6_resp v6_req < <(awk '{ r += $1 + $2; q += $3 } END { print r + 0, q + 0 }' "$TMP/v6.sizes")
+check "IPv6: curl reported its 5 requests" test "$(wc -l <"$TMP/v6.sizes")" -eq 5
+check_eq "IPv6: server wrote = client read = what curl received; client wrote = server read = what curl sent" \
+	"$v6_resp $v6_resp $v6_req $v6_req" \
+	"$(jq -r '"\(.swrite) \(.cread)"' <<<"$v6") $(jq -r '"\(.cwrite) \(.sread)"' <<<"$v6")"
 check_eq "IPv6: the server is the python process" "[$V6_SERVER]" "$(jq -c .servers <<<"$v6")"
 check_eq "IPv6: short-lived clients keep their names" '["curl"]' "$(jq -c .comms <<<"$v6")"
 kill "$V6_SERVER" "$V6_CLIENT" 2>/dev/null
@@ -684,21 +760,24 @@ check "unknown pod" one_line_fail --pods-file "$TMP/pods.json" --pod default/nop
 check "vanished pid" one_line_fail --pid 999999 --duration 1s
 check "--json with --csv" one_line_fail --pod default/reviews --json --csv
 check "bad duration" one_line_fail --pod default/reviews --duration soon
-for sig in INT TERM KILL; do
-	"$PODSCOPE" watch --pods-file "$TMP/pods.json" --pod default/reviews --json >"$TMP/sig.json" 2>/dev/null &
+# END: the normal exit, when --duration is over
+for sig in END INT TERM KILL; do
+	dur=() how="SIG$sig"
+	[ "$sig" = END ] && dur=(--duration 2s) how="normal exit (--duration)"
+	"$PODSCOPE" watch --pods-file "$TMP/pods.json" --pod default/reviews --json "${dur[@]}" >"$TMP/sig.json" 2>/dev/null &
 	pid=$!
 	for _ in $(seq 100); do bpftool prog show | grep -q ' name ps_state' && break; sleep 0.05; done
 	curl -s -o /dev/null http://198.18.0.11:9080/
-	kill -s "$sig" "$pid"
+	[ "$sig" = END ] || kill -s "$sig" "$pid"
 	wait "$pid" 2>/dev/null
 	rc=$?
 	if [ "$sig" != KILL ]; then
-		check_eq "SIG$sig: exits 0 and still writes its snapshot" "0 podscope.snapshot/v1" \
+		check_eq "$how: exits 0 and still writes its snapshot" "0 podscope.snapshot/v1" \
 			"$rc $(jq -r .schema "$TMP/sig.json" 2>/dev/null)"
 	fi
 	for _ in $(seq 40); do [ "$(bpftool prog show | grep -c ' name ps_')" -eq 0 ] && break; sleep 0.1; done
-	check_eq "after SIG$sig: no BPF program of ours" 0 "$(bpftool prog show | grep -c ' name ps_')"
-	check_eq "after SIG$sig: no BPF link of ours" 0 "$(bpftool link show | grep -c 'ps_')"
+	check_eq "after $how: no BPF program of ours" 0 "$(bpftool prog show | grep -c ' name ps_')"
+	check_eq "after $how: no BPF link of ours" 0 "$(bpftool link show | grep -c 'ps_')"
 done
 check_eq "the chain still works after all that" 200 \
 	"$(curl -s -o /dev/null -w '%{http_code}' http://198.18.0.11:9080/)"

@@ -71,6 +71,39 @@ static const struct edge *find_edge(struct model *m, pid_t client, pid_t server,
 	return NULL;
 }
 
+/*
+ * Sorted by traffic, each edge's bytes counted once: an edge watched at one
+ * end only (the inbound one) is not outranked by a smaller one watched at
+ * both ends, whose two sides see the same bytes.
+ */
+static void test_sort_once(void **state)
+{
+	struct watchset *ws = watchset__new_offline(&set, keep);
+	struct side_metrics cm = {.write_bytes = 160, .read_bytes = 4400};
+	struct side_metrics sm = {.read_bytes = 160, .write_bytes = 4400};
+	struct side_metrics in = {.connect_count = 3, .read_bytes = 300, .write_bytes = 4700};
+	struct side_key k;
+	struct model *m;
+
+	(void)state;
+	assert_non_null(ws);
+	m = model__new(ws, &set);
+	assert_non_null(m);
+	model__begin_sides(m);
+	k = key(200, 0, CONN_ROLE_CLIENT, "127.0.0.1", 9080, 0, NULL);
+	model__add_side(m, &k, &cm);
+	k = key(100, 200, CONN_ROLE_SERVER, "127.0.0.1", 9080, 9080, NULL);
+	model__add_side(m, &k, &sm);
+	k = key(200, 0, CONN_ROLE_SERVER, "198.18.0.11", 15006, 15006, "198.18.0.10");
+	model__add_side(m, &k, &in);
+	assert_int_equal(model__build_edges(m), 2);
+	assert_int_equal(model__edge(m, 0)->server.port, 15006);
+	assert_int_equal(model__edge(m, 0)->traffic_bytes, 5000);
+	assert_int_equal(model__edge(m, 1)->traffic_bytes, 4560);
+	model__free(m);
+	watchset__free(ws);
+}
+
 static void test_join(void **state)
 {
 	struct watchset *ws = watchset__new_offline(&set, keep);
@@ -182,6 +215,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_join),
+		cmocka_unit_test(test_sort_once),
 		cmocka_unit_test(test_drop_reason_names),
 	};
 
