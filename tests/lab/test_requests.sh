@@ -141,6 +141,23 @@ log_since "$LOG_RATINGS" "$off" >"$TMP/ring.log"
 python3 "$ROOT/tests/lab/reqcheck.py" "$TMP/ring.jsonl" "$TMP/ring.log" /ring/ >"$TMP/ring.sum"
 check_eq "64K ring: all 100 requests stitched, none lost" "100 100 0" \
 	"$(jv "$TMP/ring.sum" .log_ok) $(jv "$TMP/ring.sum" .matched) $(jv "$TMP/ring.json" .lost.requests.payload_samples_ringbuf)"
+# A reader that stops: the same small ring, the watch stopped (SIGSTOP) while
+# 100 requests pass (4 samples each at the ratings sidecar: 400 records of 384
+# bytes against a ring of ~170): the kernel must count what it could not
+# queue, and the requests those samples belonged to must be missing, not made up.
+start_watch "$TMP/ringstop.json" 8s --pod default/ratings --json --requests-out "$TMP/ringstop.jsonl" --sample-ring 64K
+kill -STOP "$WATCH_PID"
+for i in $(seq 100); do in_loadgen curl -s -o /dev/null "http://198.18.0.12:9080/ringstop/$i"; done
+kill -CONT "$WATCH_PID"
+wait_watch
+check_eq "stopped reader: watch exits 0" 0 $?
+diag "stopped reader: $(jq -c '.lost.requests | {payload_samples, payload_samples_ringbuf, stitched, unanswered, orphan_responses, unmatched_upstream}' "$TMP/ringstop.json"); records $(grep -c '"path":"/ringstop/' "$TMP/ringstop.jsonl")"
+check "stopped reader: samples the full ring refused are counted (payload_samples_ringbuf > 0)" \
+	jq -e '.lost.requests.payload_samples_ringbuf > 0' "$TMP/ringstop.json"
+check "stopped reader: queued + refused covers the 400 samples the requests made" \
+	jq -e '.lost.requests | .payload_samples + .payload_samples_ringbuf >= 400' "$TMP/ringstop.json"
+check "stopped reader: fewer than 100 requests reported, none twice" \
+	bash -c "n=\$(grep -c '\"path\":\"/ringstop/' '$TMP/ringstop.jsonl'); u=\$(grep -o '\"path\":\"/ringstop/[0-9]*' '$TMP/ringstop.jsonl' | sort -u | wc -l); [ \$n -lt 100 ] && [ \$n -eq \$u ]"
 "$LAB" pooling ratings off >/dev/null 2>&1
 "$LAB" status --json >"$TMP/pods.json" # new pids
 compare_haproxy pooled-c4 /pooled-c4/ 4s 4
