@@ -68,7 +68,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all
-all: $(OUTPUT)/podscope $(OUTPUT)/podscope-labapp $(OUTPUT)/pingpong $(OUTPUT)/otlp-send $(OUTPUT)/reqs-replay \
+all: $(OUTPUT)/podscope $(OUTPUT)/podscope-labapp $(OUTPUT)/pingpong $(OUTPUT)/connfan $(OUTPUT)/otlp-send $(OUTPUT)/reqs-replay \
 	$(OUTPUT)/tpfloor
 
 $(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/san $(OUTPUT)/tests $(OUTPUT)/tests-san $(OUTPUT)/fuzz:
@@ -144,6 +144,11 @@ $(OUTPUT)/podscope-labapp: lab/app/labapp.c | $(OUTPUT)
 	$(Q)$(CC) -g -O2 $(WARNINGS) -std=gnu11 $< -lpthread -o $@
 
 $(OUTPUT)/pingpong: bench/pingpong.c | $(OUTPUT)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) -g -O2 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE $< -o $@
+
+# Many connections between two processes, for bench/conns-scaling.
+$(OUTPUT)/connfan: bench/connfan.c | $(OUTPUT)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) -g -O2 $(WARNINGS) -std=gnu11 -D_GNU_SOURCE $< -o $@
 
