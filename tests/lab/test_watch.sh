@@ -31,6 +31,7 @@ cleanup() {
 	[ -d "$TMP/tracefs/instances/psl-rtx-test" ] && rmdir "$TMP/tracefs/instances/psl-rtx-test"
 	mountpoint -q "$TMP/tracefs" 2>/dev/null && umount "$TMP/tracefs"
 	drop_rules -D 2>/dev/null
+	freeze_rules -D 2>/dev/null
 	"$LAB" down >/dev/null 2>&1
 	rm -rf "$TMP"
 }
@@ -302,6 +303,12 @@ drop_rules() { # drop_rules -A|-D: both rules; fails if either fails
 		-m length --length 100:65535 -m statistic --mode nth --every 10 --packet 0 -j DROP || rc=1
 	return $rc
 }
+# freeze_rules -I|-D: ACCEPT that hop ahead of the drop rules (-I puts them
+# first), so that the drop rules' counters stop before they are read
+freeze_rules() {
+	nsenter --net=/run/netns/psl-reviews iptables "$1" OUTPUT -o eth0 -p tcp -d 198.18.0.12 --dport 9080 -j ACCEPT
+	nsenter --net=/run/netns/psl-reviews iptables "$1" INPUT -i eth0 -p tcp -s 198.18.0.12 --sport 9080 -j ACCEPT
+}
 retrans() { nsenter --net="/run/netns/psl-$1" nstat -az TcpRetransSegs | awk '/TcpRetransSegs/ { print $2 }'; }
 drop_rules -A || { not_ok "lab drop rules"; finish; exit 1; }
 # The lost packets wait for retransmission timers (backing off), so the loop
@@ -317,8 +324,11 @@ check_eq "default: no sched_switch program (on-CPU time is opt-in)" 0 "$(bpftool
 t0=$SECONDS
 for _ in $(seq 40); do curl -s -m 5 -o /dev/null http://198.18.0.11:9080/; done
 diag "40 requests through the lossy hop took $((SECONDS - t0)) s"
+freeze_rules -I
 wire_lost=$(nsenter --net=/run/netns/psl-reviews iptables -L INPUT -v -n -x | awk '/mode nth/ { print $1 }')
+out_lost=$(nsenter --net=/run/netns/psl-reviews iptables -L OUTPUT -v -n -x | awk '/mode random/ { print $1 }')
 drop_rules -D
+freeze_rules -D
 last="" still=0
 for _ in $(seq 40); do
 	now_rtx="$(retrans reviews) $(retrans ratings)"
@@ -348,6 +358,11 @@ check "ratings retransmitted each of its ${wire_lost:-?} segments lost on the wi
 	test "$(jq '.server_side.retransmits' <<<"$e")" -ge "${wire_lost:-1000000}" -a "${wire_lost:-0}" -gt 0
 check "with the drop rule: drops > 0 with reason NETFILTER_DROP" \
 	jq -e '.client_side.drop_reasons.NETFILTER_DROP > 0 and ([.client_side.drop_reasons[]] | add) == .client_side.drops' <<<"$e"
+# every packet the two rules dropped belonged to a reviews sidecar -> ratings
+# connection (the rules match only that hop), so the edge's NETFILTER_DROP
+# must be exactly the rules' own packet counters
+check_eq "with the drop rule: NETFILTER_DROP = the rules' counters (OUTPUT ${out_lost:-?} + INPUT ${wire_lost:-?})" \
+	"$((${out_lost:-0} + ${wire_lost:-0}))" "$(jq '.client_side.drop_reasons.NETFILTER_DROP' <<<"$e")"
 e=$(edge "$TMP/w2.json" default/reviews istio-proxy default/reviews app)
 check_eq "the sidecar -> app edge is untouched: 0 drops" 0 "$(jq '.client_side.drops + .server_side.drops' <<<"$e")"
 check_eq "without --oncpu: on-CPU time absent (null), not 0" null \
