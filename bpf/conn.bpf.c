@@ -749,20 +749,25 @@ close:
 		__u8 reason = CLOSE_NORMAL;
 		struct side_metrics *m;
 
-		if (c->reset || err == ECONNRESET)
-			reason = CLOSE_RESET;
-		else if (err == ETIMEDOUT)
+		/* a timeout first: keepalive expiry sends an RST on its way out */
+		if (err == ETIMEDOUT)
 			reason = CLOSE_TIMEOUT;
+		else if (c->reset || err == ECONNRESET)
+			reason = CLOSE_RESET;
 		else if (err)
 			reason = CLOSE_ERROR;
 		else if (oldstate == TCP_ESTABLISHED || oldstate == TCP_CLOSE_WAIT)
 			/*
 			 * Straight to CLOSE, no error, no reset received: closed
-			 * abortively here (SO_LINGER 0, unread data). The kernel
+			 * abortively here (SO_LINGER 0, unread data; the kernel
 			 * sends the RST just after this state change, so
-			 * tcp_send_reset comes too late to mark it.
+			 * tcp_send_reset comes too late to mark it), or a socket
+			 * in TCP_REPAIR closed (no RST; ECONNABORTED is set
+			 * after the change): an error then.
 			 */
-			reason = CLOSE_RESET;
+			reason = BPF_CORE_READ_BITFIELD_PROBED((struct tcp_sock *)sk, repair)
+					 ? CLOSE_ERROR
+					 : CLOSE_RESET;
 		if (!c->established) {
 			/* connect that never completed (refused, timed out) */
 			conn_describe(c, sk);

@@ -33,13 +33,18 @@ int collect__own_progs(struct bpf_prog_stat *out, int max)
 
 	if (!d)
 		return -errno;
-	while ((de = readdir(d)) && n < max) {
+	while (n < max) {
 		struct bpf_prog_info info = {0};
 		__u32 len = sizeof(info);
 		char path[300], target[64];
 		ssize_t l;
-		int fd = atoi(de->d_name), i;
+		int fd, i;
 
+		errno = 0;
+		de = readdir(d);
+		if (!de)
+			break;
+		fd = atoi(de->d_name);
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
@@ -62,6 +67,12 @@ int collect__own_progs(struct bpf_prog_stat *out, int max)
 		out[n].recursion_misses = info.recursion_misses;
 		n++;
 	}
+	if (n < max && errno) { /* readdir failed part-way: the list is not whole */
+		int err = -errno;
+
+		closedir(d);
+		return err;
+	}
 	closedir(d);
 	return n;
 }
@@ -71,13 +82,12 @@ uint64_t collect__tally_misses(struct prog_miss_tally *t, const struct bpf_prog_
 	uint64_t total;
 	int i, j;
 
-	if (n < 0) { /* the list could not be read: nothing is known to be gone */
+	/* not read, or maybe cut short (AGENT_MAX_PROGS): nothing is known to be gone */
+	if (n < 0 || n >= AGENT_MAX_PROGS) {
 		for (total = t->retired, i = 0; i < t->nseen; i++)
 			total += t->seen[i].misses;
 		return total;
 	}
-	if (n > AGENT_MAX_PROGS)
-		n = AGENT_MAX_PROGS;
 	for (i = 0; i < t->nseen; i++) {
 		for (j = 0; j < n && progs[j].id != t->seen[i].id; j++)
 			;

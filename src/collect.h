@@ -20,7 +20,7 @@ int collect__refresh(struct model *m, struct watchset *ws, struct conn_tracer *c
  * descriptors, with the kernel's counters (run time and count only while
  * kernel.bpf_stats_enabled is 1; recursion misses always, Linux 5.12+).
  * Fills up to @max entries of @out; returns how many, or -errno when the
- * process's descriptors cannot be listed.
+ * process's descriptors cannot be listed (whole).
  */
 int collect__own_progs(struct bpf_prog_stat *out, int max);
 
@@ -43,7 +43,8 @@ struct prog_miss_tally {
 /*
  * Recursion misses of every program in @progs[0..@n) now and of every
  * program in an earlier call that is gone: a total that never decreases.
- * @n < 0 (the list could not be read): the last total, nothing retired.
+ * @n < 0 (the list could not be read) or @n >= AGENT_MAX_PROGS (it may be cut
+ * short): the last total, nothing retired.
  */
 uint64_t collect__tally_misses(struct prog_miss_tally *t, const struct bpf_prog_stat *progs, int n);
 

@@ -12,7 +12,8 @@ lab_lock
 TMP=$(mktemp -d)
 RECV_PID=
 cleanup() {
-	[ -n "${WATCH_PID:-}" ] && kill "$WATCH_PID" 2>/dev/null
+	# CONT first: a SIGTERM stays pending on a stopped process
+	[ -n "${WATCH_PID:-}" ] && kill -CONT "$WATCH_PID" 2>/dev/null && kill "$WATCH_PID" 2>/dev/null
 	[ -n "${ACCEL_PID:-}" ] && kill -9 "$ACCEL_PID" 2>/dev/null
 	[ -n "$RECV_PID" ] && kill "$RECV_PID" 2>/dev/null
 	"$LAB" down >/dev/null 2>&1

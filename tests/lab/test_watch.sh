@@ -358,11 +358,14 @@ check "ratings retransmitted each of its ${wire_lost:-?} segments lost on the wi
 	test "$(jq '.server_side.retransmits' <<<"$e")" -ge "${wire_lost:-1000000}" -a "${wire_lost:-0}" -gt 0
 check "with the drop rule: drops > 0 with reason NETFILTER_DROP" \
 	jq -e '.client_side.drop_reasons.NETFILTER_DROP > 0 and ([.client_side.drop_reasons[]] | add) == .client_side.drops' <<<"$e"
-# every packet the two rules dropped belonged to a reviews sidecar -> ratings
-# connection (the rules match only that hop), so the edge's NETFILTER_DROP
-# must be exactly the rules' own packet counters
-check_eq "with the drop rule: NETFILTER_DROP = the rules' counters (OUTPUT ${out_lost:-?} + INPUT ${wire_lost:-?})" \
-	"$((${out_lost:-0} + ${wire_lost:-0}))" "$(jq '.client_side.drop_reasons.NETFILTER_DROP' <<<"$e")"
+# The rules match only the reviews sidecar -> ratings hop. Every segment the
+# INPUT rule drops (data, >= 100 bytes) reaches an established socket of that
+# edge; of the OUTPUT rule's, a few may have no tracked socket any more (an ACK
+# from TIME_WAIT, the RST of a pooled connection HAProxy just closed). So the
+# edge's NETFILTER_DROP lies between the INPUT count and the sum of both.
+nf=$(jq '.client_side.drop_reasons.NETFILTER_DROP' <<<"$e")
+check "with the drop rule: NETFILTER_DROP ($nf) within the rules' counters: INPUT ${wire_lost:-?} .. INPUT + OUTPUT ${out_lost:-?}" \
+	test "${wire_lost:-0}" -gt 0 -a "$nf" -ge "${wire_lost:-0}" -a "$nf" -le $((${out_lost:-0} + ${wire_lost:-0}))
 e=$(edge "$TMP/w2.json" default/reviews istio-proxy default/reviews app)
 check_eq "the sidecar -> app edge is untouched: 0 drops" 0 "$(jq '.client_side.drops + .server_side.drops' <<<"$e")"
 check_eq "without --oncpu: on-CPU time absent (null), not 0" null \

@@ -66,11 +66,15 @@ static void test_full_list(void **state)
 	(void)state;
 	for (i = 0; i <= AGENT_MAX_PROGS; i++)
 		p[i] = prog((uint32_t)(100 + i), 1);
-	/* more than the tally holds: only the first AGENT_MAX_PROGS count */
-	assert_int_equal(collect__tally_misses(&t, p, AGENT_MAX_PROGS + 1), AGENT_MAX_PROGS);
-	assert_int_equal(t.nseen, AGENT_MAX_PROGS);
-	/* the first one goes: retired 1, the other 63 still listed */
-	assert_int_equal(collect__tally_misses(&t, p + 1, AGENT_MAX_PROGS - 1), AGENT_MAX_PROGS);
+	/* one short of full: all listed */
+	assert_int_equal(collect__tally_misses(&t, p, AGENT_MAX_PROGS - 1), AGENT_MAX_PROGS - 1);
+	/* a full list may be cut short: nothing retired, the last total kept */
+	assert_int_equal(collect__tally_misses(&t, p + 1, AGENT_MAX_PROGS), AGENT_MAX_PROGS - 1);
+	assert_int_equal(t.retired, 0);
+	assert_int_equal(t.nseen, AGENT_MAX_PROGS - 1);
+	/* the first one goes: retired 1, the other 62 still listed */
+	assert_int_equal(collect__tally_misses(&t, p + 1, AGENT_MAX_PROGS - 2),
+			 AGENT_MAX_PROGS - 1);
 	assert_int_equal(t.retired, 1);
 }
 
