@@ -478,6 +478,7 @@ def drain(c):
             pass
     except OSError:
         pass
+    c.close()
 def serve(l):
     while True:
         c, _ = l.accept()
@@ -682,28 +683,6 @@ ip netns add "$CR_NS" && ip -n "$CR_NS" link set lo up &&
 	ip netns exec "$CR_NS" iptables -A OUTPUT -o lo -p tcp --dport 18085 --syn \
 		-m statistic --mode nth --every 100 --packet 0 -j DROP ||
 	{ not_ok "close-reason netns and rules"; finish; exit 1; }
-cat >"$TMP/cr_server.py" <<'PY'
-import os, socket, sys, threading
-def serve(port):
-    l = socket.socket()
-    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    l.bind(("127.0.0.1", port))
-    l.listen(16)
-    while True:
-        c, _ = l.accept()
-        threading.Thread(target=drain, args=(c,), daemon=True).start()
-def drain(c):
-    try:
-        while c.recv(65536):
-            pass
-    except OSError:
-        pass
-    c.close()
-for p in (18084, 18085):
-    threading.Thread(target=serve, args=(p,), daemon=True).start()
-open(sys.argv[1], "w").write("up")
-threading.Event().wait()
-PY
 cat >"$TMP/cr_client.py" <<'PY'
 import os, socket, struct, sys, time
 while not os.path.exists(sys.argv[1]):
@@ -730,7 +709,7 @@ except OSError as e:
 time.sleep(30)
 PY
 rm -f "$GO" "$TMP/cr_up"
-ip netns exec "$CR_NS" python3 "$TMP/cr_server.py" "$TMP/cr_up" &
+ip netns exec "$CR_NS" python3 "$TMP/two_servers.py" "$TMP/cr_up" 18084 18085 &
 CR_SERVER=$!
 ip netns exec "$CR_NS" python3 "$TMP/cr_client.py" "$GO" >"$TMP/cr_client.out" 2>&1 &
 CR_CLIENT=$!
