@@ -721,6 +721,8 @@ check_eq "close reasons: watch --json exits 0" 0 $?
 kill "$CR_CLIENT" "$CR_SERVER" 2>/dev/null
 wait "$CR_CLIENT" "$CR_SERVER" 2>/dev/null
 CR_CLIENT= CR_SERVER=
+# the kernel's own count of connections that went ESTABLISHED/CLOSE_WAIT -> CLOSE
+cr_estab_resets=$(ip netns exec "$CR_NS" nstat -az TcpEstabResets | awk '/TcpEstabResets/ { print $2 }')
 ip netns del "$CR_NS"
 diag "client: $(tr '\n' ';' <"$TMP/cr_client.out"); connections $(jq -c .connections "$TMP/w4e.json")"
 cr_edge() { jq -c --arg d "127.0.0.1:$1" '[.edges[] | select(.dialed == $d)] | first' "$TMP/w4e.json"; }
@@ -744,6 +746,10 @@ check_eq "refused connect: no connection made, 1 error, closed by the peer's res
 	"$(jq -r '.client_side | "\(.connect.count) \(.connect.errors) \(.close.count) \(.resets)"' <<<"$e")"
 check_eq "close reasons in total: normal, reset, timeout, error" "4 7 1 0" \
 	"$(jq -r '.connections.close_reasons | "\(.normal) \(.reset) \(.timeout) \(.error)"' "$TMP/w4e.json")"
+# TcpEstabResets counts every ESTABLISHED/CLOSE_WAIT -> CLOSE: the 3 + 3 resets
+# and the timeout; the refused connect never was established
+check_eq "close reasons: resets and timeouts of established connections = the kernel's TcpEstabResets" \
+	"${cr_estab_resets:-?}" "$(jq '.connections.close_reasons | .reset + .timeout + .error - 1' "$TMP/w4e.json")"
 
 # --- 5. bad input and exits ---------------------------------------------------
 one_line_fail() {
