@@ -513,13 +513,6 @@ static void on_request(void *ctx, const struct req_record *r)
 
 /* --- sampling -------------------------------------------------------------------- */
 
-static void sample_progs(struct agent_health *h)
-{
-	int n = collect__own_progs(h->progs, AGENT_MAX_PROGS);
-
-	h->nprogs = n > 0 ? n : 0;
-}
-
 static void sample_health(struct agent *a)
 {
 	struct agent_health *h = &a->health;
@@ -537,7 +530,6 @@ static void sample_health(struct agent *a)
 		fclose(f);
 	}
 	h->bpf_stats_enabled = a->stats_fd >= 0;
-	sample_progs(h);
 }
 
 static void sample_resources(struct agent *a)
@@ -558,7 +550,8 @@ static void sample_resources(struct agent *a)
 /* Read the kernel's aggregates and the samples into the model. Lock held. */
 static int agent_refresh(struct agent *a)
 {
-	int rc = collect__refresh(a->model, a->ws, a->ct);
+	/* the programs listed for the loss counters serve the health metrics too */
+	int rc = collect__refresh(a->model, a->ws, a->ct, a->health.progs, &a->health.nprogs);
 
 	collect__requests(a->model, a->reqs);
 	agent_tracer__flush(a->tracer, a->model);

@@ -25,7 +25,11 @@ static void collect_drop(void *ctx, const struct side_key *k, uint32_t reason, u
 	model__add_drop(ctx, k, reason, n);
 }
 
-int collect__own_progs(struct bpf_prog_stat *out, int max)
+/*
+ * Up to @max of podscope's own programs into @out: how many, or -errno when
+ * the process's descriptors cannot be listed (whole).
+ */
+static int own_progs(struct bpf_prog_stat *out, int max)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
@@ -107,14 +111,21 @@ uint64_t collect__tally_misses(struct prog_miss_tally *t, const struct bpf_prog_
 /* One per process: program ids are unique, so every tracer it loads can share it. */
 static struct prog_miss_tally own_misses;
 
-int collect__refresh(struct model *m, struct watchset *ws, struct conn_tracer *ct)
+int collect__refresh(struct model *m, struct watchset *ws, struct conn_tracer *ct,
+		     struct bpf_prog_stat *progs, int *nprogs)
 {
-	struct bpf_prog_stat progs[AGENT_MAX_PROGS];
+	struct bpf_prog_stat buf[AGENT_MAX_PROGS];
 	struct model_lost lost = {0};
 	struct tracker *t = watchset__tracker(ws);
-	int n = watchset__ncontainers(ws), rc;
+	int n = watchset__ncontainers(ws), rc, np;
 	uint64_t *oncpu;
 
+	if (!progs)
+		progs = buf;
+	np = own_progs(progs, AGENT_MAX_PROGS);
+	if (nprogs)
+		*nprogs = np > 0 ? np : 0;
+	lost.recursion_misses = collect__tally_misses(&own_misses, progs, np);
 	model__begin_sides(m);
 	rc = conn_tracer__for_each_side(ct, collect_side, m);
 	if (rc < 0)
@@ -122,8 +133,6 @@ int collect__refresh(struct model *m, struct watchset *ws, struct conn_tracer *c
 	conn_tracer__for_each_drop(ct, collect_drop, m);
 	tracker__stats(t, lost.target);
 	conn_tracer__stats(ct, lost.conn);
-	lost.recursion_misses = collect__tally_misses(&own_misses, progs,
-						      collect__own_progs(progs, AGENT_MAX_PROGS));
 	model__set_lost(m, &lost);
 	oncpu = calloc((size_t)n + 1, sizeof(*oncpu));
 	if (oncpu && !tracker__oncpu(t, oncpu, n))

@@ -12,17 +12,17 @@
 #include "reqs.h"
 #include "watchset.h"
 
-/* Refresh @m from the BPF maps of @ws's tracker and @ct; rebuild edges. 0 or -errno. */
-int collect__refresh(struct model *m, struct watchset *ws, struct conn_tracer *ct);
-
 /*
- * podscope's own loaded BPF programs, found through this process's file
- * descriptors, with the kernel's counters (run time and count only while
- * kernel.bpf_stats_enabled is 1; recursion misses always, Linux 5.12+).
- * Fills up to @max entries of @out; returns how many, or -errno when the
- * process's descriptors cannot be listed (whole).
+ * Refresh @m from the BPF maps of @ws's tracker and @ct; rebuild edges. 0 or
+ * -errno. The loss counters include podscope's own programs' recursion
+ * misses: the programs are listed (through this process's file descriptors)
+ * into @progs (AGENT_MAX_PROGS entries; NULL: a buffer of its own), with the
+ * kernel's counters (run time and count only while kernel.bpf_stats_enabled
+ * is 1; recursion misses always, Linux 5.12+), and their number stored in
+ * *@nprogs (NULL: not wanted; 0 when they could not be listed).
  */
-int collect__own_progs(struct bpf_prog_stat *out, int max);
+int collect__refresh(struct model *m, struct watchset *ws, struct conn_tracer *ct,
+		     struct bpf_prog_stat *progs, int *nprogs);
 
 /*
  * The kernel keeps a program's recursion misses with the program, so a sum

@@ -66,13 +66,16 @@ static int handle_sample(void *ctx, void *data, size_t size)
  */
 struct tp_shapes {
 	bool retrans_err; /* tcp_retransmit_skb passes the attempt's result (6.18) */
-	bool drop_rx_sk;  /* kfree_skb passes the receiving socket (6.11) */
-	bool drop_reason; /* kfree_skb passes a drop reason at all (5.17) */
+	/*
+	 * kfree_skb's arguments used: 4 with the receiving socket (6.11, ps_drop),
+	 * 3 with the drop reason only (5.17, ps_drop3), 0 no reason: no program
+	 */
+	int drop_args;
 };
 
 static struct tp_shapes tp_shapes_probe(void)
 {
-	struct tp_shapes sh = {.drop_reason = true};
+	struct tp_shapes sh = {.drop_args = 3}; /* unknown: the reason, present since 5.17 */
 	struct btf *btf = btf__load_vmlinux_btf();
 	const char *compat = getenv("PODSCOPE_TP_COMPAT");
 	int n;
@@ -81,12 +84,12 @@ static struct tp_shapes tp_shapes_probe(void)
 		return sh; /* no BTF: the loaders fail anyway, with a clearer error */
 	sh.retrans_err = features_tracepoint_nargs(btf, "tcp_retransmit_skb") >= 3;
 	n = features_tracepoint_nargs(btf, "kfree_skb");
-	sh.drop_rx_sk = n >= 4;
-	sh.drop_reason = n < 0 || n >= 3;
+	sh.drop_args = n >= 4 ? 4 : n == 3 || n < 0 ? 3 : 0;
 	btf__free(btf);
 	if (compat && *compat && strcmp(compat, "0")) {
 		sh.retrans_err = false;
-		sh.drop_rx_sk = false;
+		if (sh.drop_args == 4)
+			sh.drop_args = 3;
 	}
 	return sh;
 }
@@ -123,10 +126,10 @@ static struct conn_bpf *load_variant(const char *suffix, int tgids_fd, int gen_f
 		    : (sh->retrans_err ? skel->progs.ps_retrans2_btf : skel->progs.ps_retrans_btf),
 		false);
 	/* kfree_skb with or without the receiving socket: one of the two, or none */
-	if (!sh->drop_reason || !sh->drop_rx_sk)
+	if (sh->drop_args != 4)
 		bpf_program__set_autoload(raw ? skel->progs.ps_drop_raw : skel->progs.ps_drop_btf,
 					  false);
-	if (!sh->drop_reason || sh->drop_rx_sk)
+	if (sh->drop_args != 3)
 		bpf_program__set_autoload(raw ? skel->progs.ps_drop3_raw : skel->progs.ps_drop3_btf,
 					  false);
 	*syscall_time = opts->syscall_time || (raw && opts->sample_fn);
@@ -192,7 +195,7 @@ struct conn_tracer *conn_tracer__new(int target_tgids_fd, int target_gen_fd, con
 		t->opts = *opts;
 	t->ncpus = libbpf_num_possible_cpus();
 	sh = tp_shapes_probe();
-	if (!sh.drop_reason)
+	if (!sh.drop_args)
 		pr_warn("kfree_skb has no drop reason on this kernel (before Linux 5.17): drops "
 			"are not counted");
 	t->skel = probe_force_raw_tp() ? NULL

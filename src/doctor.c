@@ -161,14 +161,14 @@ json_t *doctor_to_json(const struct kernel_features *kf, const struct doctor_ver
 			  "get_socket_cookie_tracing", status_json(&kf->tracing_socket_cookie)));
 	for (i = 0; i < kf->tracepoint_count; i++) {
 		const struct tracepoint_status *tp = &kf->tracepoints[i];
+		const char *variant = tracepoint_variant(tp);
 		char name[96];
+		json_t *o;
 
 		snprintf(name, sizeof(name), "%s:%s", tp->category, tp->name);
-		const char *variant = tracepoint_variant(tp);
-		json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:b}", "name", name, "used_for",
-				      tp->used_for, "required", tp->required, "tracefs",
-				      tp->in_tracefs, "btf", tp->in_btf);
-
+		o = json_pack("{s:s, s:s, s:b, s:b, s:b}", "name", name, "used_for", tp->used_for,
+			      "required", tp->required, "tracefs", tp->in_tracefs, "btf",
+			      tp->in_btf);
 		json_object_set_new(o, "args",
 				    tp->nargs >= 0 ? json_integer(tp->nargs) : json_null());
 		if (variant)
@@ -238,11 +238,10 @@ static void doctor_print(const struct kernel_features *kf, const struct doctor_v
 	printf("\nTracepoints (tracefs = classic, btf = tp_btf/raw_tp)\n");
 	for (i = 0; i < kf->tracepoint_count; i++) {
 		const struct tracepoint_status *tp = &kf->tracepoints[i];
+		const char *variant = tracepoint_variant(tp);
 		char name[96];
 
 		snprintf(name, sizeof(name), "%s:%s", tp->category, tp->name);
-		const char *variant = tracepoint_variant(tp);
-
 		printf("  %-4s %-34s %-7s %-4s %s%s%s%s\n",
 		       tp->in_tracefs || tp->in_btf ? "ok" : "--", name,
 		       tp->in_tracefs ? "tracefs" : "", tp->in_btf ? "btf" : "", tp->used_for,

@@ -564,7 +564,7 @@ int cmd_watch(int argc, char **argv)
 			collect__requests(wc.model, wc.reqs);
 		}
 		if (live && t == next_draw - o.interval_ns) {
-			if (!collect__refresh(wc.model, ws, wc.conn)) {
+			if (!collect__refresh(wc.model, ws, wc.conn, NULL, NULL)) {
 				fputs("\033[H\033[2J", stdout);
 				model__print_table(wc.model, stdout, (double)(t - start) / 1e9, 40);
 				fflush(stdout);
@@ -579,7 +579,7 @@ int cmd_watch(int argc, char **argv)
 		trace_file_rc = 1;
 	model__set_trace_lost(wc.model, wc.traces_dropped, wc.traces_failed);
 	if (!rc)
-		rc = collect__refresh(wc.model, ws, wc.conn);
+		rc = collect__refresh(wc.model, ws, wc.conn, NULL, NULL);
 	if (rc) {
 		pr_error("reading metrics: %s", strerror(-rc));
 		rc = 1;
